@@ -1,0 +1,373 @@
+"""The `immuno` command: parse, call the library, render. Nothing else lives here."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from enum import Enum
+from typing import Annotated, Optional
+
+import typer
+
+from . import __version__
+from .errors import DataError, ExitCode, ImmunoError
+
+app = typer.Typer(
+    name="immuno",
+    help="What did that trial show? Cancer-immunotherapy trial results, offline, every figure sourced.",
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+    ndjson = "ndjson"
+    csv = "csv"
+    markdown = "markdown"
+
+
+class CardFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+class What(str, Enum):
+    drugs = "drugs"
+    trials = "trials"
+    endpoints = "endpoints"
+    indications = "indications"
+    approvals = "approvals"
+
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="JSON on stdout (the documented contract); same as --format json.")]
+FormatOpt = Annotated[Optional[Format], typer.Option("--format", "-f", help="Output format.", case_sensitive=False)]
+CardFormatOpt = Annotated[Optional[CardFormat], typer.Option("--format", "-f", help="Output format.", case_sensitive=False)]
+DataDirOpt = Annotated[
+    Optional[list[str]],
+    typer.Option("--data-dir", "-d", metavar="DIR", help="Extra knowledge directory laid over the bundled data "
+                 "(repeatable; also IMMUNO_DATA_DIR).", show_default=False),
+]
+
+
+class State:
+    data_dirs: list[str] = []
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"immuno {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    data_dir: DataDirOpt = None,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Show the version and exit.")] = False,
+) -> None:
+    """What did that trial show? Cancer-immunotherapy trial results, offline, every figure sourced.
+
+    Examples:
+
+      immuno trial KEYNOTE-942
+
+      immuno drug Keytruda --json | jq '.drug.approvals[].indication.name'
+
+      immuno compare --endpoint OS --indication NSCLC --sort hr
+    """
+    State.data_dirs = list(data_dir or [])
+
+
+# --- plumbing --------------------------------------------------------------------------------------
+
+def _fail(message: str, code: int) -> None:
+    sys.stderr.write(f"immuno: {message}\n")
+    raise typer.Exit(code)
+
+
+def handled(fn):
+    """Turn library errors into one stderr line and an exit code; a closed pipe is a quiet success."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except DataError as exc:
+            _fail(str(exc), ExitCode.BAD_INPUT)
+        except ImmunoError as exc:
+            _fail(str(exc), exc.exit_code)
+        except BrokenPipeError:
+            _quiet_stdout()
+            raise typer.Exit(ExitCode.OK)
+        except KeyboardInterrupt:
+            _fail("interrupted", ExitCode.INTERRUPTED)
+
+    return wrapper
+
+
+def _quiet_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def catalogue():
+    from .loader import load
+    from .queries import Catalogue
+
+    return Catalogue(load(State.data_dirs))
+
+
+def _choose(json_flag: bool, format_: Enum | None) -> str:
+    if json_flag and format_ and format_.value != "json":
+        raise ImmunoError("--json and --format disagree; give one of them")
+    return "json" if json_flag else (format_.value if format_ else "table")
+
+
+def emit(payload: dict, fmt: str, table_view) -> None:
+    if fmt == "table":
+        table_view(payload)
+        return
+    if fmt == "json":
+        out = json.dumps(payload, ensure_ascii=False, indent=2) + "\n"
+    else:
+        from .render import flat
+
+        out = {"ndjson": flat.ndjson, "csv": flat.to_csv, "markdown": flat.to_markdown}[fmt](payload)
+    sys.stdout.write(out)
+    sys.stdout.flush()
+
+
+def _table(name: str):
+    def view(payload):
+        from .render import table
+
+        getattr(table, name)(payload)
+
+    return view
+
+
+# --- commands --------------------------------------------------------------------------------------
+
+@app.command()
+@handled
+def drug(
+    query: Annotated[str, typer.Argument(help="Generic, brand or code name, or a common abbreviation.")],
+    json_: JsonOpt = False,
+    format_: CardFormatOpt = None,
+) -> None:
+    """A drug card: class, targets, FDA approvals and its trials with their headline results.
+
+    Examples:
+
+      immuno drug pembrolizumab
+
+      immuno drug Keytruda --json
+
+      immuno drug axi-cel
+    """
+    from . import serialize
+
+    cat = catalogue()
+    found = cat.drug(query)
+    payload = serialize.envelope("drug", drug=serialize.drug(found, cat.knowledge, cat.approvals_of(found.id),
+                                                           cat.trials_of(found.id)))
+    emit(payload, _choose(json_, format_), _table("drug_card"))
+
+
+@app.command()
+@handled
+def trial(
+    query: Annotated[str, typer.Argument(help="Trial name, alias (KN-942, CM-067) or NCT id.")],
+    json_: JsonOpt = False,
+    format_: CardFormatOpt = None,
+) -> None:
+    """A trial card: design, arms, and every endpoint of every data cut, each with its source.
+
+    Examples:
+
+      immuno trial KEYNOTE-942
+
+      immuno trial "keynote 24" --json | jq '.trial.results[] | select(.endpoint.id=="OS")'
+
+      immuno trial NCT03897881
+    """
+    from . import serialize
+
+    cat = catalogue()
+    found = cat.trial(query)
+    emit(serialize.envelope("trial", trial=serialize.trial(found, cat.knowledge)), _choose(json_, format_),
+         _table("trial_card"))
+
+
+@app.command()
+@handled
+def compare(
+    endpoint: Annotated[Optional[str], typer.Option("--endpoint", "-e", help="OS, PFS, EFS, RFS, ORR, CR …")] = None,
+    indication: Annotated[Optional[str], typer.Option("--indication", "-i", help="OncoTree code or name; includes sub-types.")] = None,
+    drug: Annotated[Optional[str], typer.Option("--drug", help="A drug in the experimental arm.")] = None,
+    target: Annotated[Optional[str], typer.Option("--target", help="A target of an experimental drug (PD-1, CD19 …).")] = None,
+    modality: Annotated[Optional[str], typer.Option("--modality", help="checkpoint-inhibitor, car-t, bispecific, til …")] = None,
+    setting: Annotated[Optional[str], typer.Option("--setting", help="adjuvant, first-line, second-line …")] = None,
+    phase: Annotated[Optional[str], typer.Option("--phase", help="1, 2, 3 …")] = None,
+    population: Annotated[Optional[str], typer.Option("--population", help="Text in the population, e.g. ITT.")] = None,
+    year: Annotated[Optional[int], typer.Option("--year", help="Year of the trial's first publication.")] = None,
+    cut: Annotated[str, typer.Option("--cut", help="latest, primary or all data cuts.")] = "latest",
+    sort: Annotated[str, typer.Option("--sort", help="trial, hr, gain (median), year or indication.")] = "trial",
+    json_: JsonOpt = False,
+    format_: FormatOpt = None,
+) -> None:
+    """One row per trial result: arms, medians, HR (CI), landmark rates, source.
+
+    Examples:
+
+      immuno compare --endpoint OS --indication NSCLC --sort hr
+
+      immuno compare -e ORR --modality car-t --format csv > orr.csv
+
+      immuno compare -e PFS --cut all --json | jq '.rows[] | [.trial.name, .hazard_ratio.value]'
+    """
+    from . import serialize
+
+    cat = catalogue()
+    result = cat.compare(endpoint, indication=indication, drug=drug, target=target, modality=modality,
+                         setting=setting, phase=phase, population=population, year=year, cut=cut, sort=sort)
+    emit(serialize.comparison(result, cat.knowledge), _choose(json_, format_), _table("comparison"))
+    if not result.rows:
+        sys.stderr.write("immuno: no result matches these filters\n")
+        raise typer.Exit(ExitCode.NOT_FOUND)
+
+
+@app.command()
+@handled
+def endpoint(
+    query: Annotated[str, typer.Argument(help="Endpoint id or name: OS, 'progression-free survival' …")],
+    json_: JsonOpt = False,
+    format_: CardFormatOpt = None,
+) -> None:
+    """What an endpoint means, its synonyms, and whether higher is better.
+
+    Examples:
+
+      immuno endpoint OS
+
+      immuno endpoint "duration of response" --json
+    """
+    from . import serialize
+
+    cat = catalogue()
+    e = cat.endpoint(query)
+    count = sum(1 for t in cat.knowledge.trials.values() for r in t.results if r.endpoint == e.id)
+    payload = serialize.envelope("endpoint", endpoint={
+        "id": e.id, "name": e.name, "kind": e.kind, "higher_is_better": e.higher_is_better,
+        "synonyms": e.synonyms, "definition": e.definition, "result_count": count, "origin": e.origin})
+    emit(payload, _choose(json_, format_), _table("endpoint_card"))
+
+
+@app.command()
+@handled
+def search(
+    text: Annotated[str, typer.Argument(help="Words to look for in names, aliases, populations, notes …")],
+    json_: JsonOpt = False,
+    format_: FormatOpt = None,
+) -> None:
+    """Search everything: drugs, trials, endpoints, indications, approvals.
+
+    Examples:
+
+      immuno search "uveal"
+
+      immuno search BCMA --json
+    """
+    from . import serialize
+
+    cat = catalogue()
+    found = cat.search(text)
+    payload = serialize.envelope("search", query=text, hits=[serialize.hit(h) for h in found])
+    emit(payload, _choose(json_, format_), _table("hits"))
+    if not found:
+        sys.stderr.write(f"immuno: nothing matches {text!r}\n")
+        raise typer.Exit(ExitCode.NOT_FOUND)
+
+
+@app.command("list")
+@handled
+def list_(
+    what: Annotated[What, typer.Argument(help="drugs, trials, endpoints, indications or approvals.", case_sensitive=False)],
+    json_: JsonOpt = False,
+    format_: FormatOpt = None,
+) -> None:
+    """List what immuno knows.
+
+    Examples:
+
+      immuno list trials
+
+      immuno list drugs --format csv
+    """
+    from . import serialize
+    from .listing import items
+
+    cat = catalogue()
+    emit(serialize.envelope("list", what=what.value, items=items(cat.knowledge, what.value)),
+         _choose(json_, format_), _table("listing"))
+
+
+@app.command()
+@handled
+def validate(
+    dirs: Annotated[Optional[list[str]], typer.Argument(help="Knowledge directories to check on top of the bundled data.",
+                                                        show_default=False)] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Check the knowledge: schema, references, and impossible figures. Exit 0 clean, 2 problems.
+
+    Examples:
+
+      immuno validate
+
+      immuno validate ~/my-trials --json
+    """
+    from .loader import build, data_dirs
+
+    _knowledge, problems = build(data_dirs([*State.data_dirs, *(dirs or [])]))
+    payload = {"schema_version": 1, "kind": "validation", "ok": not problems, "count": len(problems),
+               "problems": [p.to_dict() for p in problems]}
+    if json_:
+        emit(payload, "json", None)
+    else:
+        for p in problems:
+            sys.stdout.write(f"{p}\n")
+        sys.stderr.write(f"{len(problems)} problem(s)\n" if problems else "ok: no problems\n")
+    if problems:
+        raise typer.Exit(ExitCode.BAD_INPUT)
+
+
+@app.command()
+@handled
+def schema() -> None:
+    """Print the JSON Schema of the knowledge files (for editors and CI).
+
+    Examples:
+
+      immuno schema > immuno-knowledge.schema.json
+    """
+    from .schema import json_schema
+
+    emit(json_schema(), "json", None)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.stderr.write("immuno: interrupted\n")
+        sys.exit(ExitCode.INTERRUPTED)

@@ -1,0 +1,76 @@
+"""Exceptions that carry a user-facing message, and the exit codes they map to.
+
+The library raises these; only the CLI turns them into exit codes, so a notebook user gets a normal
+exception and a shell user gets one clear line on stderr.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    NOT_FOUND = 1
+    BAD_INPUT = 2  # bad usage or bad data
+    INTERRUPTED = 130
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong in a knowledge file, located as precisely as the file allows."""
+
+    file: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.message}"
+
+    def to_dict(self) -> dict:
+        return {"file": self.file, "line": self.line, "message": self.message}
+
+
+class ImmunoError(Exception):
+    exit_code = ExitCode.BAD_INPUT
+
+
+class UsageError(ImmunoError):
+    """The user asked for something that cannot be answered as asked."""
+
+
+class DataError(ImmunoError):
+    """The knowledge (bundled or the user's) is broken; lists every problem found."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        shown = "\n".join(str(p) for p in problems[:20])
+        more = f"\n… and {len(problems) - 20} more (run `immuno validate`)" if len(problems) > 20 else ""
+        super().__init__(f"{len(problems)} problem(s) in the knowledge files:\n{shown}{more}")
+
+
+class NotFound(ImmunoError):
+    """Nothing matched; carries near misses for a "did you mean" line."""
+
+    exit_code = ExitCode.NOT_FOUND
+
+    def __init__(self, kind: str, query: str, suggestions: list[str] | None = None):
+        self.kind, self.query, self.suggestions = kind, query, suggestions or []
+        msg = f"no {kind} matches {query!r}"
+        if self.suggestions:
+            msg += "; did you mean: " + ", ".join(self.suggestions) + "?"
+        super().__init__(msg)
+
+
+class Ambiguous(ImmunoError):
+    """Several records match equally well; the user must pick one."""
+
+    exit_code = ExitCode.NOT_FOUND
+
+    def __init__(self, kind: str, query: str, candidates: list[str]):
+        self.kind, self.query, self.candidates = kind, query, candidates
+        super().__init__(
+            f"{query!r} matches several {kind}s: " + ", ".join(candidates) + "; be more specific"
+        )

@@ -1,0 +1,96 @@
+"""Name resolution: what people type (brand, code name, "KN-942", a typo) to a record id.
+
+Exact and normalised look-ups are dictionary hits; RapidFuzz is imported only when they miss.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterable
+
+from .errors import Ambiguous, NotFound, UsageError
+
+MAX_QUERY = 200
+FUZZY_CUTOFF = 85  # below this a fuzzy match is only a suggestion
+SUGGEST_CUTOFF = 60
+
+_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+_LEADING_ZEROS = re.compile(r"(?<![0-9])0+(?=[0-9])")
+# Trial families people abbreviate; the short form is added as an alias automatically.
+_SHORT_FORMS = {"keynote": "kn", "checkmate": "cm"}
+
+
+def normalise(text: str) -> str:
+    """Case, spacing, punctuation and leading zeros do not matter: 'CheckMate 067' == 'checkmate-67'."""
+    key = _NON_ALNUM.sub("", text.casefold().replace("×", "x"))
+    return _LEADING_ZEROS.sub("", key)
+
+
+def check_query(query: str) -> str:
+    if query is None or not query.strip():
+        raise UsageError("the query is empty")
+    if len(query) > MAX_QUERY:
+        raise UsageError(f"the query is {len(query)} characters long; the limit is {MAX_QUERY}")
+    if any(ord(c) < 32 or ord(c) == 127 for c in query):
+        raise UsageError("the query contains control characters")
+    return query.strip()
+
+
+@dataclass(slots=True)
+class NameIndex:
+    """Maps normalised names to ids for one kind of record."""
+
+    kind: str
+    exact: dict[str, set[str]]
+    labels: dict[str, str]  # id -> display name
+
+    @classmethod
+    def build(cls, kind: str, entries: Iterable[tuple[str, str, Iterable[str]]]) -> "NameIndex":
+        exact: dict[str, set[str]] = {}
+        labels = {}
+        for record_id, label, names in entries:
+            labels[record_id] = label
+            for name in (record_id, label, *names):
+                key = normalise(name)
+                if key:
+                    exact.setdefault(key, set()).add(record_id)
+                    for long, short in _SHORT_FORMS.items():
+                        if key.startswith(long) and key[len(long):].isdigit():
+                            exact.setdefault(short + key[len(long):], set()).add(record_id)
+        return cls(kind, exact, labels)
+
+    def resolve(self, query: str) -> str:
+        """The one id `query` means; NotFound (with suggestions) or Ambiguous otherwise."""
+        query = check_query(query)
+        key = normalise(query)
+        if not key:
+            raise NotFound(self.kind, query)
+        hits = self.exact.get(key)
+        if hits and len(hits) == 1:
+            return next(iter(hits))
+        if hits:
+            raise Ambiguous(self.kind, query, sorted(self.labels[h] for h in hits))
+        matches = self.fuzzy(key, limit=5)
+        strong = [(rid, score) for rid, score in matches if score >= FUZZY_CUTOFF]
+        if strong:
+            best = strong[0][1]
+            top = [rid for rid, score in strong if best - score < 2]
+            if len(top) == 1:
+                return top[0]
+            raise Ambiguous(self.kind, query, [self.labels[r] for r in top])
+        raise NotFound(self.kind, query, [self.labels[r] for r, s in matches if s >= SUGGEST_CUTOFF][:3])
+
+    def fuzzy(self, key: str, limit: int = 5) -> list[tuple[str, float]]:
+        """Best ids for a normalised key, by the best score of any of their names."""
+        from rapidfuzz import fuzz, process
+
+        best: dict[str, float] = {}
+        for name, score, _ in process.extract(key, list(self.exact), scorer=fuzz.WRatio, limit=limit * 4,
+                                              processor=None):
+            if len(name) < 3 and name != key:
+                continue  # two-letter abbreviations match everything
+            for rid in self.exact[name]:
+                if score > best.get(rid, -1):
+                    best[rid] = score
+        return sorted(best.items(), key=lambda kv: (-kv[1], self.labels[kv[0]]))[:limit]

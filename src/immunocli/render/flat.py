@@ -1,0 +1,91 @@
+"""Row formats for scripts and documents: NDJSON, CSV and Markdown of the same dicts as the JSON.
+
+A comparison row is flattened into fixed, documented columns (numbers stay numbers in CSV so a
+spreadsheet can sort them); lists and search hits are flat already.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from . import text as fmt
+
+COMPARISON_COLUMNS = [
+    "trial", "trial_id", "phase", "indication", "setting", "endpoint", "population", "cut", "published",
+    "experimental", "exp_median", "exp_median_ci_low", "exp_median_ci_high", "exp_rate", "exp_count", "exp_n",
+    "control", "ctl_median", "ctl_median_ci_low", "ctl_median_ci_high", "ctl_rate", "ctl_count", "ctl_n",
+    "hr", "hr_ci_low", "hr_ci_high", "hr_ci_level", "p", "median_gain_months", "landmarks", "citation", "pmid", "doi",
+]
+
+
+def comparison_record(row: dict) -> dict:
+    """One comparison row as flat columns."""
+    out = {
+        "trial": row["trial"]["name"], "trial_id": row["trial"]["id"], "phase": row["trial"]["phase"],
+        "indication": row["indication"]["id"], "setting": row["setting"], "endpoint": row["endpoint"]["id"],
+        "population": row["population"], "cut": row["cut"]["id"], "published": row["cut"]["published"],
+    }
+    for prefix, side in (("exp", row["experimental"]), ("ctl", row["control"])):
+        side = side or {}
+        ci = side.get("median_ci") or [None, None]
+        out["experimental" if prefix == "exp" else "control"] = side.get("label")
+        out.update({f"{prefix}_median": side.get("median"), f"{prefix}_median_ci_low": ci[0],
+                    f"{prefix}_median_ci_high": ci[1], f"{prefix}_rate": side.get("rate"),
+                    f"{prefix}_count": side.get("count"), f"{prefix}_n": side.get("n")})
+    hr = row.get("hazard_ratio") or {}
+    hr_ci = hr.get("ci") or [None, None]
+    src = row.get("source") or {}
+    out.update({"hr": hr.get("value"), "hr_ci_low": hr_ci[0], "hr_ci_high": hr_ci[1],
+                "hr_ci_level": hr.get("ci_level"), "p": hr.get("p"), "median_gain_months": row.get("median_gain_months"),
+                "landmarks": fmt.landmarks(row["landmarks"]), "citation": src.get("citation"),
+                "pmid": src.get("pmid"), "doi": src.get("doi")})
+    return out
+
+
+def records(payload: dict) -> tuple[list[str], list[dict]]:
+    """The flat records of any listing payload, with their column order."""
+    if payload["kind"] == "comparison":
+        return COMPARISON_COLUMNS, [comparison_record(r) for r in payload["rows"]]
+    items = payload.get("items") if "items" in payload else payload.get("hits", [])
+    flat = [{k: (", ".join(map(str, v)) if isinstance(v, list) else v) for k, v in item.items()} for item in items]
+    columns = list(flat[0]) if flat else []
+    return columns, flat
+
+
+def ndjson(payload: dict) -> str:
+    key = "rows" if payload["kind"] == "comparison" else ("items" if "items" in payload else "hits")
+    return "".join(json.dumps(item, ensure_ascii=False) + "\n" for item in payload.get(key, []))
+
+
+def to_csv(payload: dict) -> str:
+    columns, rows = records(payload)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def to_markdown(payload: dict) -> str:
+    if payload["kind"] == "comparison":
+        columns = ["Trial", "Indication", "Setting", "Endpoint", "Population", "Experimental", "Control",
+                   "HR (CI), p", "Landmarks", "Source"]
+        rows = [[r["trial"]["name"], r["indication"]["id"], r["setting"], r["endpoint"]["id"], r["population"],
+                 f"{r['experimental']['label']}: {fmt.figure(r['experimental'])}" if r["experimental"] else "",
+                 f"{r['control']['label']}: {fmt.figure(r['control'])}" if r["control"] else "—",
+                 fmt.hazard_ratio(r["hazard_ratio"]), fmt.landmarks(r["landmarks"]), fmt.source(r["source"])]
+                for r in payload["rows"]]
+    else:
+        columns, flat = records(payload)
+        rows = [[row[c] for c in columns] for row in flat]
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,179 @@
+"""Rich views for people. Data cells are `Text`, never markup, so "[95% CI …]" prints as written."""
+
+from __future__ import annotations
+
+import sys
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from . import text as fmt
+
+CAUTION = "Reference information from published sources, not medical advice."
+
+
+def console() -> Console:
+    return Console(file=sys.stdout, highlight=False, soft_wrap=False)
+
+
+def _t(value) -> Text:
+    return Text("" if value is None else str(value))
+
+
+def _table(title: str | None = None, **kw) -> Table:
+    return Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", show_lines=False, **kw)
+
+
+def _fields(rows: list[tuple[str, object]]) -> Table:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    for label, value in rows:
+        if value not in (None, "", []):
+            grid.add_row(label, _t(", ".join(value) if isinstance(value, list) else value))
+    return grid
+
+
+def trial_card(payload: dict) -> None:
+    out = console()
+    t = payload["trial"]
+    out.print(Text(t["name"], style="bold"), Text(f"  phase {t['phase']}  {t.get('nct') or ''}"))
+    out.print(_fields([
+        ("Indication", f"{t['indication']['name']} ({t['indication']['id']})"),
+        ("Setting", t["setting"]), ("Population", t["population"]), ("Biomarkers", t["biomarkers"]),
+        ("Design", t.get("design")), ("Enrolled", t.get("enrolled")), ("Also known as", t["aliases"]),
+        ("From", t["origin"]),
+    ]))
+    arms = _table("Arms")
+    for col in ("arm", "role", "n", "drugs"):
+        arms.add_column(col)
+    for a in t["arms"]:
+        arms.add_row(_t(a["label"]), _t(a["role"]), _t(a["n"]), _t(", ".join(d["name"] for d in a["drugs"]) or "—"))
+    out.print(arms)
+    for c in t["cuts"]:
+        results = [r for r in t["results"] if r["cut"] == c["id"]]
+        if not results:
+            continue
+        table = _table(fmt.cut(c))
+        for col in ("endpoint", "population", "arm", "median, mo (CI)", "rate", "HR", "landmarks"):
+            table.add_column(col, overflow="fold")
+        for r in results:
+            name = r["endpoint"]["id"] + (" (primary)" if r["primary_endpoint"] else "")
+            hrs = "; ".join(fmt.hazard_ratio(h, with_arms=len(r["arms"]) > 2 or len(r["hazard_ratios"]) > 1)
+                            for h in r["hazard_ratios"])
+            for i, arm in enumerate(r["arms"]):
+                marks = "; ".join(f"{fmt.num(lm['months'])}-mo {fmt.num(a['rate'])}%"
+                                  for lm in r["landmarks"] for a in lm["arms"] if a["arm"] == arm["arm"])
+                table.add_row(_t(name if i == 0 else ""), _t(r["population"] if i == 0 else ""), _t(arm["label"]),
+                              _t(fmt.median(arm)), _t(fmt.rate(arm)), _t(hrs if i == 0 else ""), _t(marks))
+        out.print(table)
+        out.print(Text(f"  Source: {fmt.source(c['source'])}", style="dim"))
+        for r in results:
+            if r["source"] != c["source"]:
+                out.print(Text(f"  {r['endpoint']['id']} ({r['population']}): {fmt.source(r['source'])}", style="dim"))
+            if r.get("notes"):
+                out.print(Text(f"  Note ({r['endpoint']['id']}, {r['population']}): {r['notes']}", style="dim"))
+    if t.get("notes"):
+        out.print(Text(f"Notes: {t['notes']}"))
+    out.print(Text(CAUTION, style="dim italic"))
+
+
+def drug_card(payload: dict) -> None:
+    out = console()
+    d = payload["drug"]
+    out.print(Text(d["name"], style="bold"), Text(f"  {' / '.join(d['brands'])}" if d["brands"] else ""))
+    first = d.get("first_fda_approval")
+    out.print(_fields([
+        ("Class", d.get("drug_class")), ("Modality", d["modality"]), ("Targets", d["targets"]),
+        ("Codes", d["codes"]), ("Also known as", d["aliases"]), ("Maker", d.get("maker")), ("Status", d["status"]),
+        ("First FDA approval", f"{first['date']}" + (f" — {first['indication']}" if first.get("indication") else "")
+         if first else None),
+        ("From", d["origin"]),
+    ]))
+    if d["approvals"]:
+        table = _table("FDA approvals")
+        for col in ("date", "indication", "as approved", "trials"):
+            table.add_column(col, overflow="fold")
+        for a in d["approvals"]:
+            table.add_row(_t(a["date"]), _t(a["indication"]["name"]), _t(a["text"]), _t(", ".join(a["trials"])))
+        out.print(table)
+    if d["trials"]:
+        out.print(_comparison_table(
+            [row for t in d["trials"] for row in t["headline"]] or [], "Trials (headline result, newest cut)",
+            extra_trials=[t for t in d["trials"] if not t["headline"]]))
+    if d.get("notes"):
+        out.print(Text(f"Notes: {d['notes']}"))
+    out.print(Text(CAUTION, style="dim italic"))
+
+
+def _comparison_table(rows: list[dict], title: str | None, extra_trials: list[dict] | None = None) -> Table:
+    table = _table(title)
+    for col in ("trial", "indication", "setting", "endpoint", "population", "experimental", "control",
+                "HR (CI), p", "landmarks", "cut"):
+        table.add_column(col, overflow="fold")
+    for row in rows:
+        exp, ctl = row["experimental"], row["control"]
+        table.add_row(
+            _t(row["trial"]["name"]), _t(row["indication"]["id"]), _t(row["setting"]), _t(row["endpoint"]["id"]),
+            _t(row["population"]),
+            _t(f"{exp['label']}: {fmt.figure(exp)}" if exp else ""),
+            _t(f"{ctl['label']}: {fmt.figure(ctl)}" if ctl else "—"),
+            _t(fmt.hazard_ratio(row["hazard_ratio"])), _t(fmt.landmarks(row["landmarks"])),
+            _t(f"{row['cut']['published']}"),
+        )
+    for t in extra_trials or []:
+        table.add_row(_t(t["name"]), _t(t["indication"]["id"]), _t(t["setting"]), *[_t("")] * 7)
+    return table
+
+
+def comparison(payload: dict) -> None:
+    out = console()
+    rows = payload["rows"]
+    title = f"{len(rows)} result(s)" + (f" for {payload['filters']['endpoint']}" if payload["filters"].get("endpoint") else "")
+    out.print(_comparison_table(rows, title))
+    out.print(Text("Medians in months. HR: experimental vs control. Trials differ in population and era: "
+                   "compare with care. " + CAUTION, style="dim italic"))
+
+
+def listing(payload: dict) -> None:
+    out = console()
+    items = payload["items"]
+    if not items:
+        out.print(Text(f"no {payload['what']}"))
+        return
+    table = _table(f"{len(items)} {payload['what']}")
+    columns = [c for c in items[0] if c not in ("origin",)]
+    for col in columns:
+        table.add_column(col, overflow="fold")
+    for item in items:
+        table.add_row(*[_t(", ".join(map(str, v)) if isinstance(v, list) else v) for v in (item[c] for c in columns)])
+    out.print(table)
+
+
+def hits(payload: dict) -> None:
+    out = console()
+    table = _table(f"{len(payload['hits'])} match(es) for {payload['query']!r}")
+    for col in ("kind", "id", "name", "matched", "text"):
+        table.add_column(col, overflow="fold")
+    for h in payload["hits"]:
+        table.add_row(_t(h["kind"]), _t(h["id"]), _t(h["name"]), _t(h["field"]), _t(h["text"]))
+    out.print(table)
+
+
+def endpoint_card(payload: dict) -> None:
+    out = console()
+    e = payload["endpoint"]
+    out.print(Text(f"{e['id']} — {e['name']}", style="bold"))
+    out.print(_fields([
+        ("Kind", e["kind"]), ("Better when", "higher" if e["higher_is_better"] else "lower"),
+        ("Synonyms", e["synonyms"]), ("Definition", e["definition"]), ("Results", e["result_count"]),
+    ]))
+
+
+def problems(payload: dict) -> None:
+    out = Console(file=sys.stdout, highlight=False)
+    for p in payload["problems"]:
+        where = f"{p['file']}:{p['line']}" if p.get("line") else p["file"]
+        out.print(Text(f"{where}: {p['message']}"))

@@ -1,0 +1,281 @@
+"""The JSON Schema of the knowledge files, and the small validator that applies it.
+
+One definition serves three purposes: the loader checks every file against it, `immuno schema`
+publishes it for editors, and the docs describe it. The validator implements only the keywords used
+here, which keeps start-up free of a schema library.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterator
+
+ID = {"type": "string", "pattern": r"^[a-z0-9]+(-[a-z0-9]+)*$"}
+TEXT = {"type": "string", "minLength": 1}
+TEXTS = {"type": "array", "items": TEXT}
+DATE = {
+    "anyOf": [{"type": "string", "format": "date"}, {"type": "integer", "minimum": 1900, "maximum": 2100}],
+    "description": "YYYY, YYYY-MM or YYYY-MM-DD",
+}
+NUMBER = {"type": "number"}
+MONTHS = {"anyOf": [{"type": "number", "exclusiveMinimum": 0}, {"const": "NR"}],
+          "description": "months, or NR (not reached)"}
+CI_BOUND = {"anyOf": [{"type": "number"}, {"const": "NR"}, {"type": "null"}]}
+CI = {"type": "array", "items": CI_BOUND, "minItems": 2, "maxItems": 2}
+PERCENT = {"type": "number", "minimum": 0, "maximum": 100}
+COUNT = {"type": "integer", "minimum": 0}
+P_VALUE = {"type": "string", "pattern": r"^\s*[<>≤≥=]?\s*(0?\.\d+|1(\.0+)?|\d(\.\d+)?[eE×x]10?\^?-?\d+)\s*$",
+           "description": "as printed, e.g. \"<0.001\" or \"0.053\""}
+
+MODALITIES = [
+    "checkpoint-inhibitor", "car-t", "bispecific", "til", "tcr-t", "vaccine", "oncolytic-virus",
+    "cytokine", "antibody", "antibody-drug-conjugate", "chemotherapy", "targeted-therapy",
+    "hormonal-therapy", "other",
+]
+SETTINGS = [
+    "neoadjuvant", "perioperative", "adjuvant", "consolidation", "maintenance", "first-line",
+    "second-line", "later-line", "previously-treated",
+]
+ROLES = ["experimental", "control", "single"]
+CUT_KINDS = ["primary", "interim", "final", "update"]
+
+
+def obj(required: list[str], props: dict[str, Any], **extra: Any) -> dict:
+    return {"type": "object", "required": required, "properties": props, "additionalProperties": False, **extra}
+
+
+SOURCE = obj(["citation"], {
+    "citation": TEXT,
+    "pmid": {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "string", "pattern": r"^\d{1,9}$"}]},
+    "doi": {"type": "string", "pattern": r"^10\.\d{4,9}/\S+$"},
+    "url": {"type": "string", "pattern": r"^https?://\S+$"},
+    "verified_in": {"type": "array", "items": {"type": "string", "pattern": r"^https?://\S+$"}},
+}, anyOfRequired=["pmid", "doi", "url"])
+
+ARM_FIGURES = obj([], {
+    "median": MONTHS, "median_ci": CI, "rate": PERCENT, "rate_ci": CI,
+    "count": COUNT, "n": {"type": "integer", "minimum": 1}, "events": COUNT,
+})
+
+LANDMARK_FIGURE = obj(["rate"], {"rate": PERCENT, "rate_ci": CI})
+
+HAZARD_RATIO = obj(["value", "experimental", "control"], {
+    "value": {"type": "number", "exclusiveMinimum": 0},
+    "ci": CI,
+    "ci_level": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 100},
+    "p": P_VALUE,
+    "p_sided": {"enum": [1, 2]},
+    "experimental": ID,
+    "control": ID,
+})
+
+RESULT = obj(["endpoint", "cut", "population", "arms"], {
+    "endpoint": TEXT,
+    "cut": ID,
+    "population": TEXT,
+    "primary_endpoint": {"type": "boolean"},
+    "arms": {"type": "object", "additionalProperties": ARM_FIGURES, "minProperties": 1},
+    "hr": {"anyOf": [HAZARD_RATIO, {"type": "array", "minItems": 1, "items": HAZARD_RATIO}],
+           "description": "a hazard ratio, or a list of them (a three-arm trial compares two arms with one)"},
+    "landmarks": {"type": "array", "items": obj(["months", "arms"], {
+        "months": {"type": "number", "exclusiveMinimum": 0},
+        "arms": {"type": "object", "additionalProperties": LANDMARK_FIGURE, "minProperties": 1},
+    })},
+    "source": ID,
+    "notes": TEXT,
+})
+
+TRIAL = obj(["id", "name", "phase", "indication", "setting", "population", "arms", "sources", "cuts", "results"], {
+    "id": ID,
+    "name": TEXT,
+    "aliases": TEXTS,
+    "nct": {"type": "string", "pattern": r"^NCT\d{8}$"},
+    "phase": {"type": "string", "pattern": r"^(1|1b|2|2b|3|4|1/2|2/3)$"},
+    "design": TEXT,
+    "randomized": {"type": "boolean"},
+    "indication": TEXT,
+    "setting": {"enum": SETTINGS},
+    "population": TEXT,
+    "biomarkers": TEXTS,
+    "enrolled": {"type": "integer", "minimum": 1},
+    "arms": {"type": "array", "minItems": 1, "items": obj(["id", "label", "drugs", "role"], {
+        "id": ID, "label": TEXT, "drugs": {"type": "array", "items": ID},
+        "role": {"enum": ROLES}, "n": {"type": "integer", "minimum": 1},
+    })},
+    "sources": {"type": "object", "minProperties": 1, "additionalProperties": SOURCE},
+    "cuts": {"type": "array", "minItems": 1, "items": obj(["id", "kind", "published", "source"], {
+        "id": ID, "kind": {"enum": CUT_KINDS}, "label": TEXT, "published": DATE,
+        "data_cutoff": DATE, "follow_up": TEXT, "source": ID,
+    })},
+    "results": {"type": "array", "items": RESULT},
+    "notes": TEXT,
+})
+
+DRUG = obj(["id", "name", "modality", "status"], {
+    "id": ID,
+    "name": TEXT,
+    "brands": TEXTS,
+    "codes": TEXTS,
+    "aliases": TEXTS,
+    "modality": {"enum": MODALITIES},
+    "drug_class": TEXT,
+    "targets": TEXTS,
+    "maker": TEXT,
+    "status": {"enum": ["approved", "investigational"]},
+    "first_fda_approval": obj(["date", "source"], {"date": DATE, "indication": TEXT, "source": SOURCE}),
+    "notes": TEXT,
+})
+
+APPROVAL = obj(["id", "drugs", "indication", "text", "date", "trials", "source"], {
+    "id": ID,
+    "drugs": {"type": "array", "minItems": 1, "items": ID},
+    "indication": TEXT,
+    "setting": {"enum": SETTINGS},
+    "text": TEXT,
+    "biomarker": TEXT,
+    "date": DATE,
+    "type": {"enum": ["regular", "accelerated"]},
+    "trials": {"type": "array", "items": ID},
+    "source": SOURCE,
+    "notes": TEXT,
+})
+
+ENDPOINTS = obj(["endpoints"], {"endpoints": {"type": "array", "items": obj(
+    ["id", "name", "kind", "higher_is_better", "definition"], {
+        "id": TEXT, "name": TEXT, "kind": {"enum": ["time-to-event", "rate"]},
+        "higher_is_better": {"type": "boolean"}, "synonyms": TEXTS, "definition": TEXT,
+    })}})
+
+INDICATIONS = obj(["indications"], {"indications": {"type": "array", "items": obj(
+    ["id", "name"], {
+        "id": TEXT, "name": TEXT, "oncotree": {"anyOf": [TEXT, {"type": "null"}]},
+        "parent": TEXT, "synonyms": TEXTS, "notes": TEXT,
+    })}})
+
+FILE_KINDS = {"trial": TRIAL, "drug": DRUG, "approval": APPROVAL, "endpoints": ENDPOINTS,
+              "indications": INDICATIONS}
+
+
+def json_schema() -> dict:
+    """The published schema: one definition per kind of file."""
+    def clean(node: Any) -> Any:
+        if isinstance(node, dict):
+            out = {k: clean(v) for k, v in node.items() if k != "anyOfRequired"}
+            if "anyOfRequired" in node:
+                out["anyOf"] = [{"required": [k]} for k in node["anyOfRequired"]]
+            return out
+        if isinstance(node, list):
+            return [clean(v) for v in node]
+        return node
+
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://immuno.invalid/schema/knowledge.json",
+        "title": "immuno knowledge files",
+        "description": "data/trials/*.yaml, data/drugs/*.yaml, data/approvals/*.yaml, "
+                       "data/endpoints.yaml, data/indications.yaml",
+        "$defs": {kind: clean(schema) for kind, schema in FILE_KINDS.items()},
+    }
+
+
+_DATE_RE = re.compile(r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$")
+_TYPES = {
+    "string": lambda v: isinstance(v, str),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "boolean": lambda v: isinstance(v, bool),
+    "object": lambda v: isinstance(v, dict),
+    "array": lambda v: isinstance(v, list),
+    "null": lambda v: v is None,
+}
+
+
+def errors(value: Any, schema: dict, path: tuple = ()) -> Iterator[tuple[tuple, str]]:
+    """Yield (path, message) for every way `value` breaks `schema`."""
+    if "anyOf" in schema:
+        alternatives = schema["anyOf"]
+        if any(next(errors(value, alt, path), None) is None for alt in alternatives):
+            return
+        typed = [alt for alt in alternatives if alt.get("type") in ("object", "array") and _TYPES[alt["type"]](value)]
+        if len(typed) == 1:  # the author meant this shape: say what is wrong inside it
+            yield from errors(value, typed[0], path)
+        else:
+            yield path, f"{_show(value)} is not {schema.get('description') or _describe(schema)}"
+        return
+    if "const" in schema and value != schema["const"]:
+        yield path, f"{_show(value)} is not {schema['const']!r}"
+        return
+    if "enum" in schema:
+        if value not in schema["enum"]:
+            yield path, f"{_show(value)} is not one of: {', '.join(map(str, schema['enum']))}"
+        return
+    kind = schema.get("type")
+    if kind and not _TYPES[kind](value):
+        yield path, f"expected {_article(kind)}, got {_show(value)}"
+        return
+    if kind == "string":
+        if len(value) < schema.get("minLength", 0) or (schema.get("minLength") and not value.strip()):
+            yield path, "must not be empty"
+        if "pattern" in schema and not re.search(schema["pattern"], value):
+            yield path, f"{_show(value)} is not {schema.get('description') or 'in the expected form'}"
+        if schema.get("format") == "date" and not _DATE_RE.match(value):
+            yield path, f"{_show(value)} is not a date (YYYY, YYYY-MM or YYYY-MM-DD)"
+    elif kind in ("number", "integer"):
+        if "minimum" in schema and value < schema["minimum"]:
+            yield path, f"{value} is below the minimum {schema['minimum']}"
+        if "maximum" in schema and value > schema["maximum"]:
+            yield path, f"{value} is above the maximum {schema['maximum']}"
+        if "exclusiveMinimum" in schema and value <= schema["exclusiveMinimum"]:
+            yield path, f"{value} must be greater than {schema['exclusiveMinimum']}"
+        if "exclusiveMaximum" in schema and value >= schema["exclusiveMaximum"]:
+            yield path, f"{value} must be less than {schema['exclusiveMaximum']}"
+    elif kind == "array":
+        if len(value) < schema.get("minItems", 0):
+            yield path, f"needs at least {schema['minItems']} item(s)"
+        if "maxItems" in schema and len(value) > schema["maxItems"]:
+            yield path, f"takes at most {schema['maxItems']} items"
+        if "items" in schema:
+            for i, item in enumerate(value):
+                yield from errors(item, schema["items"], path + (i,))
+    elif kind == "object":
+        props = schema.get("properties", {})
+        for key in schema.get("required", []):
+            if key not in value:
+                yield path, f"missing required key {key!r}"
+        if "anyOfRequired" in schema and not any(k in value for k in schema["anyOfRequired"]):
+            yield path, "needs at least one of: " + ", ".join(schema["anyOfRequired"])
+        if len(value) < schema.get("minProperties", 0):
+            yield path, "must not be empty"
+        extra = schema.get("additionalProperties", True)
+        for key, item in value.items():
+            if key in props:
+                yield from errors(item, props[key], path + (key,))
+            elif extra is False:
+                yield path + (key,), f"unknown key {key!r}" + _suggest(key, props)
+            elif isinstance(extra, dict):
+                yield from errors(item, extra, path + (key,))
+
+
+def _suggest(key: Any, props: dict) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(str(key), list(props), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else f" (allowed: {', '.join(props)})"
+
+
+def _article(kind: str) -> str:
+    return {"object": "a mapping", "array": "a list", "integer": "a whole number", "null": "nothing"}.get(
+        kind, f"a {kind}")
+
+
+def _describe(schema: dict) -> str:
+    if "anyOf" in schema:
+        return " or ".join(_describe(s) for s in schema["anyOf"])
+    if "const" in schema:
+        return repr(schema["const"])
+    return _article(schema.get("type", "value"))
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "…"
