@@ -74,7 +74,7 @@ RESULT = obj(["endpoint", "cut", "population", "arms"], {
     "cut": ID,
     "population": TEXT,
     "primary_endpoint": {"type": "boolean"},
-    "arms": {"type": "object", "additionalProperties": ARM_FIGURES, "minProperties": 1},
+    "arms": {"type": "object", "additionalProperties": ARM_FIGURES},
     "hr": {"anyOf": [HAZARD_RATIO, {"type": "array", "minItems": 1, "items": HAZARD_RATIO}],
            "description": "a hazard ratio, or a list of them (a three-arm trial compares two arms with one)"},
     "landmarks": {"type": "array", "items": obj(["months", "arms"], {

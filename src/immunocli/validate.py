@@ -164,6 +164,8 @@ def check_trial(d, display: str, known: Known) -> Iterator[Problem]:
             report(result, "endpoint", f"{where} is given twice")
         seen.add(key)
         kind = endpoint.kind if endpoint else None
+        if not result["arms"] and not result.get("hr"):
+            report(result, "arms", f"{where}: no per-arm figures and no hazard ratio")
         for arm_id, fig in result["arms"].items():
             if arm_id not in arms:
                 report(result["arms"], arm_id, f"{where}: unknown arm {arm_id!r}")
