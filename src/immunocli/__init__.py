@@ -4,12 +4,22 @@
     >>> cat = Catalogue(load())
     >>> cat.trial("KN-942").name
     'KEYNOTE-942'
+
+Names are imported on first use so that `immuno` itself starts without loading the whole library.
 """
 
 __version__ = "0.1.0"
 
-from .errors import Ambiguous, DataError, ImmunoError, NotFound, UsageError  # noqa: E402
-from .loader import load  # noqa: E402
-from .queries import Catalogue  # noqa: E402
+_EXPORTS = {
+    "load": "loader", "Catalogue": "queries", "ImmunoError": "errors", "DataError": "errors",
+    "NotFound": "errors", "Ambiguous": "errors", "UsageError": "errors",
+}
+__all__ = [*_EXPORTS, "__version__"]
 
-__all__ = ["Ambiguous", "Catalogue", "DataError", "ImmunoError", "NotFound", "UsageError", "load", "__version__"]
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module 'immunocli' has no attribute {name!r}")

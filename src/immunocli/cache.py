@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-import tempfile
 from pathlib import Path
 
 ENV_CACHE_DIR = "IMMUNO_CACHE_DIR"
@@ -66,6 +65,8 @@ def write(dirs, knowledge) -> None:
     path = _path(dirs)
     if path is None:
         return
+    import tempfile
+
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -56,10 +56,12 @@ class NotFound(ImmunoError):
 
     exit_code = ExitCode.NOT_FOUND
 
-    def __init__(self, kind: str, query: str, suggestions: list[str] | None = None):
-        self.kind, self.query, self.suggestions = kind, query, suggestions or []
+    def __init__(self, kind: str, query: str, suggestions: list[str] | None = None, hint: str | None = None):
+        self.kind, self.query, self.suggestions, self.hint = kind, query, suggestions or [], hint
         msg = f"no {kind} matches {query!r}"
-        if self.suggestions:
+        if hint:
+            msg += f"; {hint}"
+        elif self.suggestions:
             msg += "; did you mean: " + ", ".join(self.suggestions) + "?"
         super().__init__(msg)
 

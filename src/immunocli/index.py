@@ -13,7 +13,7 @@ from .errors import Ambiguous, NotFound, UsageError
 
 MAX_QUERY = 200
 FUZZY_CUTOFF = 85  # below this a fuzzy match is only a suggestion
-SUGGEST_CUTOFF = 60
+SUGGEST_CUTOFF = 70
 
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 _LEADING_ZEROS = re.compile(r"(?<![0-9])0+(?=[0-9])")
@@ -71,22 +71,32 @@ class NameIndex:
             return next(iter(hits))
         if hits:
             raise Ambiguous(self.kind, query, sorted(self.labels[h] for h in hits))
-        matches = self.fuzzy(key, limit=5)
-        strong = [(rid, score) for rid, score in matches if score >= FUZZY_CUTOFF]
+        prefixed = sorted({rid for name, ids in self.exact.items() if len(key) >= 3 and name.startswith(key)
+                           for rid in ids}, key=lambda r: self.labels[r])
+        if len(prefixed) == 1:
+            return prefixed[0]
+        if prefixed:
+            raise Ambiguous(self.kind, query, [self.labels[r] for r in prefixed])
+        close = self.fuzzy(key, scorer="ratio")
+        strong = [(rid, score) for rid, score in close if score >= FUZZY_CUTOFF]
         if strong:
-            best = strong[0][1]
-            top = [rid for rid, score in strong if best - score < 2]
+            top = [rid for rid, score in strong if strong[0][1] - score < 2]
             if len(top) == 1:
                 return top[0]
             raise Ambiguous(self.kind, query, [self.labels[r] for r in top])
-        raise NotFound(self.kind, query, [self.labels[r] for r, s in matches if s >= SUGGEST_CUTOFF][:3])
+        loose = self.fuzzy(key, scorer="WRatio")
+        raise NotFound(self.kind, query, [self.labels[r] for r, s in loose if s >= SUGGEST_CUTOFF][:3])
 
-    def fuzzy(self, key: str, limit: int = 5) -> list[tuple[str, float]]:
-        """Best ids for a normalised key, by the best score of any of their names."""
+    def fuzzy(self, key: str, scorer: str = "ratio", limit: int = 5) -> list[tuple[str, float]]:
+        """Best ids for a normalised key, by the best score of any of their names.
+
+        `ratio` (edit similarity) decides a match: it forgives a typo but not a fragment. `WRatio` also
+        scores fragments of long names, which is right for suggestions and wrong for answers.
+        """
         from rapidfuzz import fuzz, process
 
         best: dict[str, float] = {}
-        for name, score, _ in process.extract(key, list(self.exact), scorer=fuzz.WRatio, limit=limit * 4,
+        for name, score, _ in process.extract(key, list(self.exact), scorer=getattr(fuzz, scorer), limit=limit * 4,
                                               processor=None):
             if len(name) < 3 and name != key:
                 continue  # two-letter abbreviations match everything

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from .errors import UsageError
+from .errors import NotFound, UsageError
 from .index import NameIndex, check_query, normalise
 from .model import ArmFigures, Drug, HazardRatio, Knowledge, Landmark, Result, Trial
 
@@ -43,10 +43,25 @@ class Catalogue:
                                               for i in self.knowledge.indications.values()))
 
     def drug(self, query: str) -> Drug:
-        return self.knowledge.drugs[self.drug_index.resolve(query)]
+        try:
+            return self.knowledge.drugs[self.drug_index.resolve(query)]
+        except NotFound as exc:
+            raise self._elsewhere(exc, self.trial_index, "trial") from None
 
     def trial(self, query: str) -> Trial:
-        return self.knowledge.trials[self.trial_index.resolve(query)]
+        try:
+            return self.knowledge.trials[self.trial_index.resolve(query)]
+        except NotFound as exc:
+            raise self._elsewhere(exc, self.drug_index, "drug") from None
+
+    @staticmethod
+    def _elsewhere(exc: NotFound, other: NameIndex, command: str) -> NotFound:
+        """A trial name given to `drug` (or the reverse) earns a pointer to the right command."""
+        hits = other.exact.get(normalise(exc.query))
+        if hits and len(hits) == 1:
+            name = other.labels[next(iter(hits))]
+            return NotFound(exc.kind, exc.query, exc.suggestions, hint=f"{name} is a {command}: try `immuno {command} {exc.query}`")
+        return exc
 
     def endpoint(self, query: str):
         return self.knowledge.endpoints[self.endpoint_index.resolve(query)]

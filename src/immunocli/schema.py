@@ -90,7 +90,7 @@ TRIAL = obj(["id", "name", "phase", "indication", "setting", "population", "arms
     "name": TEXT,
     "aliases": TEXTS,
     "nct": {"type": "string", "pattern": r"^NCT\d{8}$"},
-    "phase": {"type": "string", "pattern": r"^(1|1b|2|2b|3|4|1/2|2/3)$"},
+    "phase": {"type": "string", "pattern": r"^(1|1b|2|2a|2b|3|4|1/2|1/3|1b/2|2/3)$", "description": "a phase such as \"2\", \"1/2\" or \"3\""},
     "design": TEXT,
     "randomized": {"type": "boolean"},
     "indication": TEXT,

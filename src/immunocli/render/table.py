@@ -57,12 +57,19 @@ def trial_card(payload: dict) -> None:
         if not results:
             continue
         table = _table(fmt.cut(c))
-        for col in ("endpoint", "population", "arm", "median, mo (CI)", "rate", "HR", "landmarks"):
-            table.add_column(col, overflow="fold")
+        table.add_column("endpoint", no_wrap=True)
+        table.add_column("population", overflow="fold", ratio=2)
+        table.add_column("arm", overflow="fold", ratio=3, min_width=14)
+        table.add_column("median, mo (CI)", overflow="fold", ratio=2, min_width=11)
+        table.add_column("rate", overflow="fold", ratio=2)
+        table.add_column("HR", overflow="fold", ratio=3, min_width=12)
+        table.add_column("landmarks", overflow="fold", ratio=2)
         for r in results:
             name = r["endpoint"]["id"] + (" (primary)" if r["primary_endpoint"] else "")
-            hrs = "; ".join(fmt.hazard_ratio(h, with_arms=len(r["arms"]) > 2 or len(r["hazard_ratios"]) > 1)
+            hrs = "; ".join(fmt.hazard_ratio(h, with_arms=len(r["arms"]) != 2 or len(r["hazard_ratios"]) > 1)
                             for h in r["hazard_ratios"])
+            if not r["arms"]:  # a result reported only as a hazard ratio
+                table.add_row(_t(name), _t(r["population"]), _t("—"), _t(""), _t(""), _t(hrs), _t(""))
             for i, arm in enumerate(r["arms"]):
                 marks = "; ".join(f"{fmt.num(lm['months'])}-mo {fmt.num(a['rate'])}%"
                                   for lm in r["landmarks"] for a in lm["arms"] if a["arm"] == arm["arm"])
@@ -108,23 +115,34 @@ def drug_card(payload: dict) -> None:
     out.print(Text(CAUTION, style="dim italic"))
 
 
+def _short(text: str, width: int = 34) -> str:
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
 def _comparison_table(rows: list[dict], title: str | None, extra_trials: list[dict] | None = None) -> Table:
+    """Figures only, arms named briefly under the trial: the full labels are in the trial card and JSON."""
     table = _table(title)
-    for col in ("trial", "indication", "setting", "endpoint", "population", "experimental", "control",
-                "HR (CI), p", "landmarks", "cut"):
-        table.add_column(col, overflow="fold")
+    table.add_column("trial\nexperimental vs control", overflow="fold", ratio=3)
+    table.add_column("disease\nsetting", overflow="fold", ratio=1)
+    table.add_column("endpoint\npopulation", overflow="fold", ratio=2)
+    table.add_column("experimental", overflow="fold", ratio=2)
+    table.add_column("control", overflow="fold", ratio=2)
+    table.add_column("HR (95% CI)", overflow="fold", ratio=2)
+    table.add_column("landmarks", overflow="fold", ratio=2)
+    table.add_column("cut", overflow="fold", ratio=1)
     for row in rows:
         exp, ctl = row["experimental"], row["control"]
+        who = Text(row["trial"]["name"], style="bold")
+        who.append("\n" + _short(exp["label"]) + (f" vs {_short(ctl['label'], 24)}" if ctl else ""), style="dim")
         table.add_row(
-            _t(row["trial"]["name"]), _t(row["indication"]["id"]), _t(row["setting"]), _t(row["endpoint"]["id"]),
-            _t(row["population"]),
-            _t(f"{exp['label']}: {fmt.figure(exp)}" if exp else ""),
-            _t(f"{ctl['label']}: {fmt.figure(ctl)}" if ctl else "—"),
-            _t(fmt.hazard_ratio(row["hazard_ratio"])), _t(fmt.landmarks(row["landmarks"])),
-            _t(f"{row['cut']['published']}"),
+            who, _t(f"{row['indication']['id']}\n{row['setting']}"),
+            _t(f"{row['endpoint']['id']}\n{row['population']}"),
+            _t(fmt.figure(exp)), _t(fmt.figure(ctl) if ctl else "—"),
+            _t(fmt.hazard_ratio(row["hazard_ratio"], compact=True)), _t(fmt.landmarks(row["landmarks"])),
+            _t(row["cut"]["published"][:7]),
         )
     for t in extra_trials or []:
-        table.add_row(_t(t["name"]), _t(t["indication"]["id"]), _t(t["setting"]), *[_t("")] * 7)
+        table.add_row(_t(t["name"]), _t(f"{t['indication']['id']}\n{t['setting']}"), *[_t("")] * 6)
     return table
 
 

@@ -54,17 +54,20 @@ def figure(fig: dict | None) -> str:
     return "; ".join(parts)
 
 
-def hazard_ratio(hr: dict | None, with_arms: bool = False) -> str:
+def hazard_ratio(hr: dict | None, with_arms: bool = False, compact: bool = False) -> str:
+    """"0.62 (95% CI 0.48–0.81), p<0.001"; compact drops the usual 95% label and breaks before p."""
     if not hr:
         return ""
     level = hr.get("ci_level", 95)
-    level_text = f"{num(float(level)) if isinstance(level, float) else level}% CI"
+    level_text = f"{num(level)}% CI"
     text = num(hr["value"], 2)
     if hr.get("ci"):
-        text += f" ({level_text} {ci(hr['ci'], 2)})"
+        label = "" if compact and level == 95 else level_text + " "
+        text += f" ({label}{ci(hr['ci'], 2)})"
     if hr.get("p"):
         p = str(hr["p"]).strip()
-        text += f", p{p if p[0] in '<>≤≥=' else '=' + p}" + (" one-sided" if hr.get("p_sided") == 1 else "")
+        text += ("\n" if compact else ", ") + f"p{p if p[0] in '<>≤≥=' else '=' + p}"
+        text += " one-sided" if hr.get("p_sided") == 1 else ""
     if with_arms:
         text += f" — {hr['experimental_label']} vs {hr['control_label']}"
     return text
