@@ -48,6 +48,9 @@ class What(str, Enum):
 JsonOpt = Annotated[bool, typer.Option("--json", help="JSON on stdout (the documented contract); same as --format json.")]
 FormatOpt = Annotated[Optional[Format], typer.Option("--format", "-f", help="Output format.", case_sensitive=False)]
 CardFormatOpt = Annotated[Optional[CardFormat], typer.Option("--format", "-f", help="Output format.", case_sensitive=False)]
+PlotOpt = Annotated[bool, typer.Option("--plot", help="Draw a forest plot of the hazard ratios under the table.")]
+PlotFileOpt = Annotated[Optional[str], typer.Option("--plot-file", metavar="FILE.svg|FILE.png",
+                                                    help="Write the forest plot to an SVG (or PNG, with matplotlib).")]
 DataDirOpt = Annotated[
     Optional[list[str]],
     typer.Option("--data-dir", "-d", metavar="DIR", help="Extra knowledge directory laid over the bundled data "
@@ -146,6 +149,23 @@ def emit(payload: dict, fmt: str, table_view) -> None:
     sys.stdout.flush()
 
 
+def _plots(rows: list[dict], pooled: dict | None, plot: bool, plot_file: str | None, fmt: str, title: str) -> None:
+    if not (plot or plot_file):
+        return
+    from .render import plot as forest
+
+    items = forest.items_from_rows(rows, pooled)
+    if plot:
+        if fmt == "table":
+            sys.stdout.write("\n" + forest.forest_text(items))
+            sys.stdout.flush()
+        else:
+            sys.stderr.write("immuno: --plot draws under the table; use --plot-file with other formats\n")
+    if plot_file:
+        forest.write_file(items, plot_file, title)
+        sys.stderr.write(f"immuno: wrote {plot_file} ({len(items)} hazard ratios)\n")
+
+
 def _table(name: str):
     def view(payload):
         from .render import table
@@ -187,6 +207,8 @@ def drug(
 @handled
 def trial(
     query: Annotated[str, typer.Argument(help="Trial name, alias (KN-942, CM-067) or NCT id.")],
+    plot: PlotOpt = False,
+    plot_file: PlotFileOpt = None,
     json_: JsonOpt = False,
     format_: CardFormatOpt = None,
 ) -> None:
@@ -204,8 +226,14 @@ def trial(
 
     cat = catalogue()
     found = cat.trial(query)
-    emit(serialize.envelope("trial", trial=serialize.trial(found, cat.knowledge)), _choose(json_, format_),
-         _table("trial_card"))
+    payload = serialize.envelope("trial", trial=serialize.trial(found, cat.knowledge))
+    fmt = _choose(json_, format_)
+    emit(payload, fmt, _table("trial_card"))
+    rows = [{"trial": {"name": found.name}, "endpoint": r["endpoint"],
+             "population": f"{r['population']} · {hr['experimental_label']} vs {hr['control_label']} · "
+                           + next(c["published"] for c in payload["trial"]["cuts"] if c["id"] == r["cut"]),
+             "hazard_ratio": hr} for r in payload["trial"]["results"] for hr in r["hazard_ratios"]]
+    _plots(rows, None, plot, plot_file, fmt, f"{found.name}: hazard ratios")
 
 
 @app.command()
@@ -222,6 +250,10 @@ def compare(
     year: Annotated[Optional[int], typer.Option("--year", help="Year of the trial's first publication.")] = None,
     cut: Annotated[str, typer.Option("--cut", help="latest, primary or all data cuts.")] = "latest",
     sort: Annotated[str, typer.Option("--sort", help="trial, hr, gain (median), year or indication.")] = "trial",
+    pool: Annotated[bool, typer.Option("--pool", help="Random-effects (DerSimonian–Laird) pooled HR of the rows shown.")] = False,
+    explain: Annotated[bool, typer.Option("--explain", help="Show derived figures (1 − HR, median gain, NNT) with formulas.")] = False,
+    plot: PlotOpt = False,
+    plot_file: PlotFileOpt = None,
     json_: JsonOpt = False,
     format_: FormatOpt = None,
 ) -> None:
@@ -234,13 +266,20 @@ def compare(
       immuno compare -e ORR --modality car-t --format csv > orr.csv
 
       immuno compare -e PFS --cut all --json | jq '.rows[] | [.trial.name, .hazard_ratio.value]'
+
+      immuno compare -e OS --target PD-1 --indication NSCLC --pool --plot --plot-file forest.svg
     """
     from . import serialize
 
     cat = catalogue()
     result = cat.compare(endpoint, indication=indication, drug=drug, target=target, modality=modality,
                          setting=setting, phase=phase, population=population, year=year, cut=cut, sort=sort)
-    emit(serialize.comparison(result, cat.knowledge), _choose(json_, format_), _table("comparison"))
+    payload = serialize.comparison(result, cat.knowledge, result.pool() if pool and result.rows else None)
+    payload["explain"] = explain
+    fmt = _choose(json_, format_)
+    emit(payload, fmt, _table("comparison"))
+    _plots(payload["rows"], payload.get("pooled"), plot, plot_file, fmt,
+           f"{payload['filters'].get('endpoint') or 'All endpoints'}: hazard ratios")
     if not result.rows:
         sys.stderr.write("immuno: no result matches these filters\n")
         raise typer.Exit(ExitCode.NOT_FOUND)

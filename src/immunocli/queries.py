@@ -191,15 +191,101 @@ class ComparisonRow:
             return round(exp.median - ctl.median, 2)
         return None
 
+    def derived(self) -> list["Derived"]:
+        """Figures computed from the published ones, each with the formula that made it."""
+        out = []
+        exp, ctl = self.figures
+        if self.hr:
+            out.append(Derived("relative risk reduction", round((1 - self.hr.value) * 100, 1), "%",
+                               f"1 − HR = 1 − {self.hr.value}"))
+        if self.median_gain is not None:
+            out.append(Derived("absolute gain in median", self.median_gain, "months",
+                               f"{exp.median} − {ctl.median}"))
+        if exp and ctl and exp.rate is not None and ctl.rate is not None:
+            diff = round(exp.rate - ctl.rate, 1)
+            out.append(Derived("absolute difference in rate", diff, "percentage points", f"{exp.rate} − {ctl.rate}"))
+        for lm, e, c in self.landmark_pairs():
+            if e and c and e.rate is not None and c.rate is not None:
+                diff = round(e.rate - c.rate, 1)
+                out.append(Derived(f"absolute difference at {lm.months:g} months", diff, "percentage points",
+                                   f"{e.rate} − {c.rate}"))
+                from .stats import number_needed_to_treat
+
+                nnt = number_needed_to_treat(diff)
+                if nnt is not None:
+                    out.append(Derived(f"number needed to treat at {lm.months:g} months", nnt, "patients",
+                                       f"⌈100 / {diff}⌉"))
+        return out
+
     def landmark_pairs(self) -> list[tuple[Landmark, ArmFigures | None, ArmFigures | None]]:
         return [(lm, lm.arms.get(self.experimental), lm.arms.get(self.control) if self.control else None)
                 for lm in self.result.landmarks]
 
 
 @dataclass(slots=True)
+class Derived:
+    name: str
+    value: float
+    unit: str
+    formula: str
+
+
+@dataclass(slots=True)
+class PooledHazardRatio:
+    hazard_ratio: float
+    ci: tuple[float, float]
+    tau2: float
+    i2: float
+    q: float
+    k: int
+    trials: list[str]
+    skipped: list[str]
+    warning: str
+    method: str = "DerSimonian–Laird random effects on log HR; SE from each CI at its stated level"
+
+
+@dataclass(slots=True)
 class Comparison:
     filters: dict
     rows: list[ComparisonRow] = field(default_factory=list)
+
+    def pool(self) -> PooledHazardRatio:
+        """Random-effects pooled HR of the rows shown; rows without a usable CI are listed as skipped."""
+        import math
+
+        from .stats import dersimonian_laird, log_se_from_ci
+
+        used, skipped, estimates, variances = [], [], [], []
+        chosen: dict[str, ComparisonRow] = {}
+        for row in self.rows:  # one row per trial, the ITT one where there is one: no patient counted twice
+            ci = row.hr.ci if row.hr else None
+            if not row.hr or not ci or not all(isinstance(b, (int, float)) and b > 0 for b in ci) or ci[0] >= ci[1]:
+                skipped.append(f"{row.trial.name} ({row.result.population}): no HR with a CI")
+                continue
+            best = chosen.get(row.trial.id)
+            if best is None or (not best.result.population.upper().startswith("ITT")
+                                and row.result.population.upper().startswith("ITT")):
+                if best is not None:
+                    skipped.append(f"{best.trial.name} ({best.result.population}): same trial")
+                chosen[row.trial.id] = row
+            else:
+                skipped.append(f"{row.trial.name} ({row.result.population}): same trial")
+        for row in chosen.values():
+            hr, ci = row.hr, row.hr.ci
+            se = log_se_from_ci(ci[0], ci[1], hr.ci_level)
+            used.append(f"{row.trial.name} ({row.result.population}, {row.result.cut.published[:4]})")
+            estimates.append(math.log(hr.value))
+            variances.append(se * se)
+        if len(estimates) < 2:
+            raise UsageError(f"--pool needs at least two trials with a hazard ratio and its CI; found {len(estimates)}")
+        pooled = dersimonian_laird(estimates, variances)
+        lo, hi = pooled.ci()
+        warning = ("Pooling trials of different populations, comparators, lines and eras (one row per trial, ITT "
+                   "where given): a descriptive summary, not a meta-analysis")
+        return PooledHazardRatio(hazard_ratio=round(math.exp(pooled.estimate), 4),
+                                 ci=(round(math.exp(lo), 4), round(math.exp(hi), 4)), tau2=round(pooled.tau2, 4),
+                                 i2=round(pooled.i2, 1), q=round(pooled.q, 2), k=pooled.k, trials=used,
+                                 skipped=skipped, warning=warning)
 
 
 def select_cuts(trial: Trial, endpoint_id: str | None, cut: str) -> list[Result]:

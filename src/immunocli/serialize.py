@@ -152,11 +152,22 @@ def comparison_row(row: ComparisonRow, k: Knowledge) -> dict:
         "landmarks": [{"months": lm.months, "experimental": e.rate if e else None,
                        "control": c.rate if c else None} for lm, e, c in row.landmark_pairs()],
         "source": source(r.source),
+        "derived": [{"name": d.name, "value": d.value, "unit": d.unit, "formula": d.formula} for d in row.derived()],
     }
 
 
-def comparison(c: Comparison, k: Knowledge) -> dict:
-    return envelope("comparison", filters=c.filters, rows=[comparison_row(r, k) for r in c.rows])
+def pooled(p) -> dict | None:
+    if p is None:
+        return None
+    return {"method": p.method, "hazard_ratio": p.hazard_ratio, "ci": list(p.ci), "ci_level": 95, "tau2": p.tau2,
+            "i2": p.i2, "q": p.q, "k": p.k, "trials": p.trials, "skipped": p.skipped, "warning": p.warning}
+
+
+def comparison(c: Comparison, k: Knowledge, pool=None) -> dict:
+    body = {"filters": c.filters, "rows": [comparison_row(r, k) for r in c.rows]}
+    if pool is not None:
+        body["pooled"] = pooled(pool)
+    return envelope("comparison", **body)
 
 
 def hit(h: Hit) -> dict:

@@ -151,6 +151,24 @@ def comparison(payload: dict) -> None:
     rows = payload["rows"]
     title = f"{len(rows)} result(s)" + (f" for {payload['filters']['endpoint']}" if payload["filters"].get("endpoint") else "")
     out.print(_comparison_table(rows, title))
+    if payload.get("explain"):
+        table = _table("Derived figures")
+        for col in ("trial", "population", "figure", "value", "formula"):
+            table.add_column(col, overflow="fold")
+        for row in rows:
+            for d in row["derived"]:
+                table.add_row(_t(row["trial"]["name"]), _t(row["population"]), _t(d["name"]),
+                              _t(f"{fmt.num(d['value'])} {d['unit']}"), _t(d["formula"]))
+        out.print(table)
+    pooled = payload.get("pooled")
+    if pooled:
+        out.print(Text(f"Pooled HR {pooled['hazard_ratio']:.2f} (95% CI {pooled['ci'][0]:.2f}–{pooled['ci'][1]:.2f}); "
+                       f"I² {pooled['i2']}%, τ² {pooled['tau2']}, Q {pooled['q']}, k={pooled['k']} "
+                       f"({pooled['method']})", style="bold"))
+        if pooled["skipped"]:
+            out.print(Text("Not pooled: " + "; ".join(pooled["skipped"]), style="dim"))
+        if pooled["warning"]:
+            out.print(Text("Warning: " + pooled["warning"] + ".", style="yellow"))
     out.print(Text("Medians in months. HR: experimental vs control. Trials differ in population and era: "
                    "compare with care. " + CAUTION, style="dim italic"))
 
