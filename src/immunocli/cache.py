@@ -15,7 +15,7 @@ from pathlib import Path
 
 ENV_CACHE_DIR = "IMMUNO_CACHE_DIR"
 ENV_NO_CACHE = "IMMUNO_NO_CACHE"
-FORMAT = 1
+FORMAT = 2
 
 
 def cache_dir() -> Path:

@@ -313,6 +313,66 @@ def endpoint(
 
 @app.command()
 @handled
+def indication(
+    query: Annotated[str, typer.Argument(help="OncoTree code or disease name: NSCLC, 'lung cancer', melanoma …")],
+    json_: JsonOpt = False,
+    format_: CardFormatOpt = None,
+) -> None:
+    """The immunotherapies with trials in a disease, by setting, with pivotal trials and approvals.
+
+    Examples:
+
+      immuno indication NSCLC
+
+      immuno indication "multiple myeloma" --json
+    """
+    from .context import indication_card
+
+    emit(indication_card(catalogue(), query), _choose(json_, format_), _table("indication_card"))
+
+
+@app.command()
+@handled
+def biomarker(
+    query: Annotated[str, typer.Argument(help="MSI-H, dMMR, PD-L1, TMB-H …")],
+    json_: JsonOpt = False,
+    format_: CardFormatOpt = None,
+) -> None:
+    """A biomarker: what it is, how it is measured, the approvals and trials that depend on it.
+
+    Examples:
+
+      immuno biomarker MSI-H
+
+      immuno biomarker "PD-L1" --json
+    """
+    from .context import biomarker_card
+
+    emit(biomarker_card(catalogue(), query), _choose(json_, format_), _table("biomarker_card"))
+
+
+@app.command()
+@handled
+def irae(
+    query: Annotated[str, typer.Argument(help="colitis, diarrhea, thyroid, myocarditis, CRS, ICANS, an organ …")],
+    json_: JsonOpt = False,
+    format_: CardFormatOpt = None,
+) -> None:
+    """An immune-related adverse event: management, warnings, drugs most associated, trial rates.
+
+    Examples:
+
+      immuno irae colitis
+
+      immuno irae CRS --json | jq '.irae.trial_rates[] | [.trial.name, .experimental.rate]'
+    """
+    from .context import irae_card
+
+    emit(irae_card(catalogue(), query), _choose(json_, format_), _table("irae_card"))
+
+
+@app.command()
+@handled
 def search(
     text: Annotated[str, typer.Argument(help="Words to look for in names, aliases, populations, notes …")],
     json_: JsonOpt = False,

@@ -18,7 +18,7 @@ from .model import (
 
 ENV_DATA_DIR = "IMMUNO_DATA_DIR"
 RECORD_DIRS = {"trials": "trial", "drugs": "drug", "approvals": "approval"}
-LIST_FILES = {"endpoints.yaml": "endpoints", "indications.yaml": "indications"}
+LIST_FILES = {"endpoints.yaml": "endpoints", "indications.yaml": "indications", "clinical-context.yaml": "context"}
 
 
 @dataclass(slots=True)
@@ -133,7 +133,11 @@ def build(dirs: list[tuple[Path, str]]) -> tuple[Knowledge, list[Problem]]:
     raws, problems = read_all(dirs)
     records: dict[str, dict[str, RawFile]] = {"trial": {}, "drug": {}, "approval": {}}
     entries: dict[str, dict[str, tuple[RawFile, dict]]] = {"endpoints": {}, "indications": {}}
+    context: dict = {}
     for raw in raws:
+        if raw.kind == "context":
+            context = merge_context(context, raw.data)
+            continue
         if raw.kind in records:
             previous = records[raw.kind].get(raw.data["id"])
             if previous is not None and previous.origin == raw.origin:
@@ -176,9 +180,38 @@ def build(dirs: list[tuple[Path, str]]) -> tuple[Knowledge, list[Problem]]:
         if not file_problems:
             approvals[raw.data["id"]] = _approval(raw)
 
+    context_raw = next((r for r in reversed(raws) if r.kind == "context"), None)
+    if context_raw is not None:
+        problems.extend(validate.check_context(context, context_raw.display, known))
     knowledge = Knowledge(drugs=drugs, trials=trials, approvals=approvals, endpoints=endpoints,
-                          indications=indications, directories=[str(p) for p, _ in dirs])
+                          indications=indications, directories=[str(p) for p, _ in dirs], context=plain(context))
     return knowledge, problems
+
+
+def merge_context(base: dict, extra: dict) -> dict:
+    """A user's clinical-context.yaml adds entries and replaces same-id ones, like every other file."""
+    if not base:
+        return extra
+    out = dict(base)
+    for key in ("biomarkers", "iraes"):
+        merged = {e["id"]: e for e in base.get(key, [])}
+        merged.update({e["id"]: e for e in extra.get(key, [])})
+        out[key] = list(merged.values())
+    for key in ("sources", "warnings"):
+        out[key] = {**base.get(key, {}), **extra.get(key, {})}
+    for key in ("grading", "caution"):
+        if key in extra:
+            out[key] = extra[key]
+    return out
+
+
+def plain(value):
+    """Located mappings as ordinary dicts, so the cache holds nothing of the YAML layer."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
 
 
 # --- building objects from checked mappings -------------------------------------------------------

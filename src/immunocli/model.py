@@ -209,6 +209,7 @@ class Knowledge:
     endpoints: dict[str, Endpoint]
     indications: dict[str, Indication]
     directories: list[str]
+    context: dict = field(default_factory=dict)  # biomarkers, irAEs, warnings: clinical-context.yaml as checked
 
     def descendants(self, indication_id: str) -> set[str]:
         """An indication and every indication below it (MEL covers SKCM and UM)."""

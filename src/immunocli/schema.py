@@ -152,8 +152,24 @@ INDICATIONS = obj(["indications"], {"indications": {"type": "array", "items": ob
         "parent": TEXT, "synonyms": TEXTS, "notes": TEXT,
     })}})
 
+CONTEXT_SOURCE_REF = obj(["key"], {"key": TEXT, "section": TEXT})
+CONTEXT = obj(["sources", "biomarkers", "iraes"], {
+    "sources": {"type": "object", "minProperties": 1,
+                "additionalProperties": obj(["citation"], {"citation": TEXT, "url": {"type": "string", "pattern": r"^https?://\S+$"}})},
+    "biomarkers": {"type": "array", "items": obj(["id", "name", "what", "source"], {
+        "id": TEXT, "name": TEXT, "synonyms": TEXTS, "what": TEXT, "assay": TEXT, "cutoffs": TEXTS, "fda": TEXT,
+        "match": TEXTS, "caveats": TEXTS, "source": CONTEXT_SOURCE_REF})},
+    "iraes": {"type": "array", "items": obj(["id", "organ", "name", "management", "source"], {
+        "id": TEXT, "organ": TEXT, "name": TEXT, "synonyms": TEXTS, "management": TEXT, "notes": TEXT,
+        "drugs": {"type": "array", "items": ID}, "targets": TEXTS, "warnings": TEXTS, "endpoints": TEXTS,
+        "source": CONTEXT_SOURCE_REF})},
+    "grading": obj(["text", "source"], {"text": TEXT, "source": CONTEXT_SOURCE_REF}),
+    "warnings": {"type": "object", "additionalProperties": TEXT},
+    "caution": TEXT,
+})
+
 FILE_KINDS = {"trial": TRIAL, "drug": DRUG, "approval": APPROVAL, "endpoints": ENDPOINTS,
-              "indications": INDICATIONS}
+              "indications": INDICATIONS, "context": CONTEXT}
 
 
 def json_schema() -> dict:

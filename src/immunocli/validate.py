@@ -222,3 +222,26 @@ def check_approval(d, display: str, known: Known) -> Iterator[Problem]:
     if problem := _bad_date(d["date"]):
         report(d, "date", problem)
     yield from report.problems
+
+
+def check_context(d, display: str, known: Known) -> Iterator[Problem]:
+    """Every biomarker and irAE names a defined source; drugs, endpoints and warnings exist."""
+    report = _Report(d, display)
+    sources = d.get("sources", {})
+    entries = [*d.get("biomarkers", []), *d.get("iraes", [])]
+    if d.get("grading"):
+        entries.append(d["grading"])
+    for entry in entries:
+        if entry["source"]["key"] not in sources:
+            report(entry["source"], "key", f"unknown source {entry['source']['key']!r}")
+    for irae in d.get("iraes", []):
+        for drug in irae.get("drugs", []):
+            if drug not in known.drugs:
+                report(irae, "drugs", f"irAE {irae['id']!r}: no drug file defines {drug!r}")
+        for endpoint in irae.get("endpoints", []):
+            if endpoint not in known.endpoints:
+                report(irae, "endpoints", f"irAE {irae['id']!r}: unknown endpoint {endpoint!r}")
+        for warning in irae.get("warnings", []):
+            if warning not in d.get("warnings", {}):
+                report(irae, "warnings", f"irAE {irae['id']!r}: unknown warning {warning!r}")
+    yield from report.problems

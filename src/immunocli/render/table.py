@@ -213,3 +213,76 @@ def problems(payload: dict) -> None:
     for p in payload["problems"]:
         where = f"{p['file']}:{p['line']}" if p.get("line") else p["file"]
         out.print(Text(f"{where}: {p['message']}"))
+
+
+def _caution(out: Console, payload_card: dict) -> None:
+    out.print(Text(payload_card.get("caution") or CAUTION, style="dim italic"))
+
+
+def _context_source(src: dict) -> str:
+    return "Source: " + src["citation"] + (f" — {src['section']}" if src.get("section") else "")
+
+
+def indication_card(payload: dict) -> None:
+    out = console()
+    ind = payload["indication"]
+    out.print(Text(f"{ind['name']} ({ind['id']})", style="bold"),
+              Text(f"  OncoTree {ind['oncotree']}" if ind["oncotree"] else "  no OncoTree code"))
+    if ind["includes"]:
+        out.print(Text("Includes: " + ", ".join(ind["includes"])))
+    for group in ind["settings"]:
+        rows = [row for t in group["trials"] for row in t["headline"]]
+        out.print(_comparison_table(rows, f"{group['setting']} — {len(group['trials'])} trial(s)",
+                                    extra_trials=[t for t in group["trials"] if not t["headline"]]))
+    if ind["approvals"]:
+        table = _table("FDA approvals")
+        for col in ("date", "drugs", "as approved", "trials"):
+            table.add_column(col, overflow="fold")
+        for a in ind["approvals"]:
+            table.add_row(_t(a["date"]), _t(" + ".join(d["name"] for d in a["drugs"])), _t(a["text"]),
+                          _t(", ".join(a["trials"])))
+        out.print(table)
+    _caution(out, ind)
+
+
+def biomarker_card(payload: dict) -> None:
+    out = console()
+    b = payload["biomarker"]
+    out.print(Text(b["name"], style="bold"))
+    out.print(_fields([("What it is", b["what"]), ("Measured by", b.get("assay")), ("Cut-offs", b.get("cutoffs")),
+                       ("FDA", b.get("fda")), ("Caveats", b.get("caveats"))]))
+    out.print(Text("  " + _context_source(b["source"]), style="dim"))
+    if b["approvals"]:
+        table = _table(f"Approvals that depend on it ({len(b['approvals'])})")
+        for col in ("date", "drugs", "indication", "as approved"):
+            table.add_column(col, overflow="fold")
+        for a in b["approvals"]:
+            table.add_row(_t(a["date"]), _t(" + ".join(d["name"] for d in a["drugs"])), _t(a["indication"]["id"]),
+                          _t(a["text"]))
+        out.print(table)
+    if b["trials"]:
+        table = _table(f"Trials that selected or reported by it ({len(b['trials'])})")
+        for col in ("trial", "indication", "setting", "selected by", "populations reported"):
+            table.add_column(col, overflow="fold")
+        for t in b["trials"]:
+            table.add_row(_t(t["name"]), _t(t["indication"]), _t(t["setting"]), _t(", ".join(t["selected_by"])),
+                          _t("; ".join(t["populations"])))
+        out.print(table)
+    _caution(out, b)
+
+
+def irae_card(payload: dict) -> None:
+    out = console()
+    e = payload["irae"]
+    out.print(Text(f"{e['name']} — {e['organ']}", style="bold"))
+    out.print(_fields([
+        ("Management", e["management"]), ("Notes", e.get("notes")),
+        ("Most associated with", ", ".join(d["name"] for d in e["drugs_most_associated"]) or None),
+        ("By grade", e["grading"]["text"] if e.get("grading") else None),
+    ]))
+    for warning in e["warnings"]:
+        out.print(Text("Warning: " + warning, style="bold yellow"))
+    out.print(Text("  " + _context_source(e["source"]), style="dim"))
+    if e["trial_rates"]:
+        out.print(_comparison_table(e["trial_rates"], f"Rates in the trials immuno knows ({len(e['trial_rates'])})"))
+    _caution(out, e)

@@ -1,0 +1,54 @@
+"""The bundled knowledge as a whole: coverage, references and a sample of figures across families."""
+
+from __future__ import annotations
+
+import pytest
+
+from immunocli.loader import load
+
+
+@pytest.fixture(scope="module")
+def knowledge():
+    return load()
+
+
+def test_every_approval_names_at_least_one_trial_file(knowledge):
+    assert [a.id for a in knowledge.approvals.values() if not a.trials] == []
+
+
+def test_every_approved_immunotherapy_lists_its_approvals(knowledge):
+    immunotherapies = {"checkpoint-inhibitor", "car-t", "bispecific", "til", "tcr-t", "oncolytic-virus"}
+    missing = [d.id for d in knowledge.drugs.values()
+               if d.modality in immunotherapies and d.status == "approved"
+               and not any(d.id in a.drugs for a in knowledge.approvals.values())]
+    assert missing == []
+
+
+def test_coverage_of_checkpoint_inhibitor_and_other_trials(knowledge):
+    def experimental_modalities(trial):
+        return {knowledge.drugs[d].modality for a in trial.arms if a.role != "control" for d in a.drugs}
+
+    cpi = [t for t in knowledge.trials.values() if "checkpoint-inhibitor" in experimental_modalities(t)]
+    other = [t for t in knowledge.trials.values() if t not in cpi]
+    assert len(cpi) >= 120 and len(other) >= 45
+
+
+@pytest.mark.parametrize("trial,cut,endpoint,population,medians,hr,ci,level,p", [
+    ("checkmate-017", "primary", "OS", "ITT", (9.2, 6.0), 0.59, (0.44, 0.79), 95, "<0.001"),
+    ("keynote-426", "primary", "OS", "ITT", ("NR", "NR"), 0.53, (0.38, 0.74), 95, "<0.0001"),
+    ("imbrave150", "primary", "OS", "ITT", ("NR", 13.2), 0.58, (0.42, 0.79), 95, "<0.001"),
+    ("zuma-7", "primary", "EFS", "ITT (blinded central review)", (8.3, 2.0), 0.4, (0.31, 0.51), 95, "<0.001"),
+    ("tower", "interim", "OS", "ITT (N=405)", (7.7, 4.0), 0.71, (0.55, 0.93), 95, "0.01"),
+])
+def test_sample_figures_across_families(knowledge, trial, cut, endpoint, population, medians, hr, ci, level, p):
+    result = next(r for r in knowledge.trials[trial].results
+                  if r.cut.id == cut and r.endpoint == endpoint and r.population == population)
+    first = result.hrs[0]
+    assert (first.value, first.ci, first.ci_level, first.p) == (hr, ci, level, p)
+    exp, ctl = result.arms[first.experimental], result.arms[first.control]
+    assert (exp.median, ctl.median) == medians
+
+
+def test_himalaya_keeps_its_96_percent_ci(knowledge):
+    result = next(r for r in knowledge.trials["himalaya"].results if r.cut.id == "primary" and r.endpoint == "OS")
+    assert result.hrs[0].ci_level == 96.02 and result.hrs[0].value == 0.78
