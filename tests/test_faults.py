@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from immunocli.errors import ImmunoError
 from immunocli.index import NameIndex
-from immunocli.loader import build, data_dirs
+from immunocli.loader import build
 
 
 @pytest.mark.parametrize("query", [
@@ -102,6 +102,5 @@ def test_random_mappings_load_or_are_reported(tmp_path_factory, document):
     root = tmp_path_factory.mktemp("random")
     (root / "trials").mkdir()
     (root / "trials" / "random.yaml").write_text(yaml.safe_dump(document))
-    dirs = [d for d in data_dirs() if d[1] == "bundled"] + [(root, str(root))]
-    _knowledge, problems = build(dirs)
+    _knowledge, problems = build([(root, str(root))])
     assert problems and all(str(root) in p.file for p in problems)

@@ -143,5 +143,5 @@ def test_missing_directory_is_reported(immuno, tmp_path):
 
 def test_schema_is_published_as_json_schema(immuno):
     schema = immuno("schema").json()
-    assert set(schema["$defs"]) == {"trial", "drug", "approval", "endpoints", "indications"}
+    assert set(schema["$defs"]) == {"trial", "drug", "approval", "endpoints", "indications", "context"}
     assert "hr" in schema["$defs"]["trial"]["properties"]["results"]["items"]["properties"]
