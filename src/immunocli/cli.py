@@ -166,6 +166,13 @@ def _plots(rows: list[dict], pooled: dict | None, plot: bool, plot_file: str | N
         sys.stderr.write(f"immuno: wrote {plot_file} ({len(items)} hazard ratios)\n")
 
 
+def _context_card(name: str, query: str, json_: bool, format_) -> None:
+    """The indication, biomarker and irAE cards share one path: build from the catalogue, render."""
+    from . import context
+
+    emit(getattr(context, name)(catalogue(), query), _choose(json_, format_), _table(name))
+
+
 def _table(name: str):
     def view(payload):
         from .render import table
@@ -326,9 +333,7 @@ def indication(
 
       immuno indication "multiple myeloma" --json
     """
-    from .context import indication_card
-
-    emit(indication_card(catalogue(), query), _choose(json_, format_), _table("indication_card"))
+    _context_card("indication_card", query, json_, format_)
 
 
 @app.command()
@@ -346,9 +351,7 @@ def biomarker(
 
       immuno biomarker "PD-L1" --json
     """
-    from .context import biomarker_card
-
-    emit(biomarker_card(catalogue(), query), _choose(json_, format_), _table("biomarker_card"))
+    _context_card("biomarker_card", query, json_, format_)
 
 
 @app.command()
@@ -366,9 +369,7 @@ def irae(
 
       immuno irae CRS --json | jq '.irae.trial_rates[] | [.trial.name, .experimental.rate]'
     """
-    from .context import irae_card
-
-    emit(irae_card(catalogue(), query), _choose(json_, format_), _table("irae_card"))
+    _context_card("irae_card", query, json_, format_)
 
 
 @app.command()

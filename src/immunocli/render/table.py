@@ -87,6 +87,16 @@ def trial_card(payload: dict) -> None:
     out.print(Text(CAUTION, style="dim italic"))
 
 
+def _approvals_table(approvals: list[dict], title: str) -> Table:
+    table = _table(title)
+    for col in ("date", "drugs", "indication", "as approved", "trials"):
+        table.add_column(col, overflow="fold")
+    for a in approvals:
+        table.add_row(_t(a["date"]), _t(" + ".join(d["name"] for d in a["drugs"])), _t(a["indication"]["id"]),
+                      _t(a["text"]), _t(", ".join(a["trials"])))
+    return table
+
+
 def drug_card(payload: dict) -> None:
     out = console()
     d = payload["drug"]
@@ -100,12 +110,7 @@ def drug_card(payload: dict) -> None:
         ("From", d["origin"]),
     ]))
     if d["approvals"]:
-        table = _table("FDA approvals")
-        for col in ("date", "indication", "as approved", "trials"):
-            table.add_column(col, overflow="fold")
-        for a in d["approvals"]:
-            table.add_row(_t(a["date"]), _t(a["indication"]["name"]), _t(a["text"]), _t(", ".join(a["trials"])))
-        out.print(table)
+        out.print(_approvals_table(d["approvals"], "FDA approvals"))
     if d["trials"]:
         out.print(_comparison_table(
             [row for t in d["trials"] for row in t["headline"]] or [], "Trials (headline result, newest cut)",
@@ -235,13 +240,7 @@ def indication_card(payload: dict) -> None:
         out.print(_comparison_table(rows, f"{group['setting']} — {len(group['trials'])} trial(s)",
                                     extra_trials=[t for t in group["trials"] if not t["headline"]]))
     if ind["approvals"]:
-        table = _table("FDA approvals")
-        for col in ("date", "drugs", "as approved", "trials"):
-            table.add_column(col, overflow="fold")
-        for a in ind["approvals"]:
-            table.add_row(_t(a["date"]), _t(" + ".join(d["name"] for d in a["drugs"])), _t(a["text"]),
-                          _t(", ".join(a["trials"])))
-        out.print(table)
+        out.print(_approvals_table(ind["approvals"], "FDA approvals"))
     _caution(out, ind)
 
 
@@ -253,13 +252,7 @@ def biomarker_card(payload: dict) -> None:
                        ("FDA", b.get("fda")), ("Caveats", b.get("caveats"))]))
     out.print(Text("  " + _context_source(b["source"]), style="dim"))
     if b["approvals"]:
-        table = _table(f"Approvals that depend on it ({len(b['approvals'])})")
-        for col in ("date", "drugs", "indication", "as approved"):
-            table.add_column(col, overflow="fold")
-        for a in b["approvals"]:
-            table.add_row(_t(a["date"]), _t(" + ".join(d["name"] for d in a["drugs"])), _t(a["indication"]["id"]),
-                          _t(a["text"]))
-        out.print(table)
+        out.print(_approvals_table(b["approvals"], f"Approvals that depend on it ({len(b['approvals'])})"))
     if b["trials"]:
         table = _table(f"Trials that selected or reported by it ({len(b['trials'])})")
         for col in ("trial", "indication", "setting", "selected by", "populations reported"):
