@@ -88,3 +88,18 @@ def test_a_result_with_only_a_hazard_ratio_is_shown_on_the_card(immuno, user_dir
     assert run.code == 0, run.err
     flat = " ".join(run.out.split())
     assert "subgroup" in flat and "0.43 (95% CI 0.30–0.62)" in flat
+
+
+def test_data_in_titles_is_not_read_as_markup(immuno, user_dir):
+    from test_validate import GOOD_TRIAL
+
+    text = GOOD_TRIAL.replace("source: paper}", 'source: paper, label: "Primary [ASCO 2024] [bold]x"}')
+    (user_dir / "trials" / "my-trial.yaml").write_text(text)
+    run = immuno("--data-dir", str(user_dir), "trial", "my-trial", env={"COLUMNS": "200"})
+    assert run.code == 0 and "Primary [ASCO 2024] [bold]x" in run.out
+
+
+def test_unknown_setting_or_modality_is_a_usage_error(immuno):
+    run = immuno("compare", "-e", "OS", "--setting", "adjuvent")
+    assert run.code == 2 and "first-line" in run.err
+    assert immuno("compare", "-e", "ORR", "--modality", "CAR T").code == 0

@@ -87,6 +87,12 @@ class Catalogue:
             raise UsageError(f"--cut must be one of {', '.join(CUT_CHOICES)}, not {cut!r}")
         if sort not in SORT_CHOICES:
             raise UsageError(f"--sort must be one of {', '.join(SORT_CHOICES)}, not {sort!r}")
+        from .schema import MODALITIES, SETTINGS
+
+        if setting and normalise(setting) not in {normalise(s) for s in SETTINGS}:
+            raise UsageError(f"--setting must be one of {', '.join(SETTINGS)}, not {setting!r}")
+        if modality and normalise(modality) not in {normalise(m) for m in MODALITIES}:
+            raise UsageError(f"--modality must be one of {', '.join(MODALITIES)}, not {modality!r}")
         k = self.knowledge
         endpoint_id = self.endpoint(endpoint).id if endpoint else None
         indications = k.descendants(self.indication(indication).id) if indication else None

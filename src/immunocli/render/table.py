@@ -23,7 +23,9 @@ def _t(value) -> Text:
 
 
 def _table(title: str | None = None, **kw) -> Table:
-    return Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", show_lines=False, **kw)
+    # Titles carry data (cut labels, trial names): Text, so "[ASCO 2024]" is not read as markup.
+    return Table(title=Text(title) if title else None, box=box.SIMPLE_HEAD, title_justify="left",
+                 show_lines=False, **kw)
 
 
 def _fields(rows: list[tuple[str, object]]) -> Table:
