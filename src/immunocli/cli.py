@@ -446,6 +446,7 @@ def validate(
     else:
         for p in problems:
             sys.stdout.write(f"{p}\n")
+        sys.stdout.flush()
         sys.stderr.write(f"{len(problems)} problem(s)\n" if problems else "ok: no problems\n")
     if problems:
         raise typer.Exit(ExitCode.BAD_INPUT)
