@@ -117,7 +117,7 @@ class Catalogue:
                 if population_key and population_key not in result.population.casefold():
                     continue
                 for row in comparison_rows(trial, result):
-                    drugs = [k.drugs[d] for d in row.experimental_drugs(trial)]
+                    drugs = [k.drugs[d] for d in trial.arm(row.experimental).drugs]
                     if drug_id and drug_id not in {d.id for d in drugs}:
                         continue
                     if target_key and not any(normalise(t) == target_key for d in drugs for t in d.targets):
@@ -181,9 +181,6 @@ class ComparisonRow:
     experimental: str  # arm id
     control: str | None  # arm id, None for a single arm
     hr: HazardRatio | None
-
-    def experimental_drugs(self, trial: Trial) -> list[str]:
-        return trial.arm(self.experimental).drugs
 
     @property
     def figures(self) -> tuple[ArmFigures | None, ArmFigures | None]:

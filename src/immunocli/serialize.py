@@ -8,7 +8,7 @@ meaning; new fields may appear at any time.
 from __future__ import annotations
 
 from .model import ArmFigures, Cut, Drug, HazardRatio, Knowledge, Result, Source, Trial
-from .queries import Comparison, ComparisonRow, Hit
+from .queries import Comparison, ComparisonRow, Hit, comparison_rows, select_cuts
 
 SCHEMA_VERSION = 1
 
@@ -94,18 +94,10 @@ def trial(t: Trial, k: Knowledge) -> dict:
 
 def trial_summary(t: Trial, k: Knowledge) -> dict:
     """A trial in a list: identity and its headline (primary-endpoint, newest-cut) results."""
-    from .queries import select_cuts
-
     headline = [r for r in select_cuts(t, None, "latest") if r.primary_endpoint] or select_cuts(t, None, "latest")[:1]
     return {"id": t.id, "name": t.name, "phase": t.phase, "indication": ref(k, "indication", t.indication),
             "setting": t.setting, "arms": [a.label for a in t.arms], "year": t.year,
-            "headline": [comparison_row(row, k) for r in headline for row in _rows(t, r)], "origin": t.origin}
-
-
-def _rows(t: Trial, r: Result) -> list[ComparisonRow]:
-    from .queries import comparison_rows
-
-    return comparison_rows(t, r)
+            "headline": [comparison_row(row, k) for r in headline for row in comparison_rows(t, r)], "origin": t.origin}
 
 
 def drug(d: Drug, k: Knowledge, approvals: list, trials: list[Trial]) -> dict:
