@@ -16,7 +16,6 @@ from .errors import DataError, ExitCode, ImmunoError
 
 app = typer.Typer(
     name="immuno",
-    help="What did that trial show? Cancer-immunotherapy trial results, offline, every figure sourced.",
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
     rich_markup_mode=None,

@@ -216,10 +216,6 @@ def plain(value):
 
 # --- building objects from checked mappings -------------------------------------------------------
 
-def _origin(raw: RawFile) -> str:
-    return raw.display
-
-
 def _text(value) -> str | None:
     return None if value is None else str(value)
 
@@ -268,7 +264,7 @@ def _trial(raw: RawFile) -> Trial:
               for a in d["arms"]],
         sources=sources,
         cuts=sorted(cuts.values(), key=lambda c: c.published, reverse=True),
-        results=results, origin=_origin(raw), aliases=list(d.get("aliases", [])), nct=d.get("nct"),
+        results=results, origin=raw.display, aliases=list(d.get("aliases", [])), nct=d.get("nct"),
         design=d.get("design"), randomized=d.get("randomized"), biomarkers=list(d.get("biomarkers", [])),
         enrolled=d.get("enrolled"), notes=d.get("notes"),
     )
@@ -278,7 +274,7 @@ def _drug(raw: RawFile) -> Drug:
     d = raw.data
     first = d.get("first_fda_approval")
     return Drug(
-        id=d["id"], name=d["name"], modality=d["modality"], status=d["status"], origin=_origin(raw),
+        id=d["id"], name=d["name"], modality=d["modality"], status=d["status"], origin=raw.display,
         brands=list(d.get("brands", [])), codes=list(d.get("codes", [])), aliases=list(d.get("aliases", [])),
         drug_class=d.get("drug_class"), targets=list(d.get("targets", [])), maker=d.get("maker"),
         first_fda_approval=FirstApproval(date=str(first["date"]), source=source(first["source"]),
@@ -291,15 +287,15 @@ def _approval(raw: RawFile) -> Approval:
     d = raw.data
     return Approval(id=d["id"], drugs=list(d["drugs"]), indication=d["indication"], text=d["text"],
                     date=str(d["date"]), trials=list(d["trials"]), source=source(d["source"]),
-                    origin=_origin(raw), setting=d.get("setting"), biomarker=d.get("biomarker"),
+                    origin=raw.display, setting=d.get("setting"), biomarker=d.get("biomarker"),
                     type=d.get("type"), notes=d.get("notes"))
 
 
 def _endpoint(e: dict, raw: RawFile) -> Endpoint:
     return Endpoint(id=e["id"], name=e["name"], kind=e["kind"], higher_is_better=e["higher_is_better"],
-                    definition=e["definition"], origin=_origin(raw), synonyms=list(e.get("synonyms", [])))
+                    definition=e["definition"], origin=raw.display, synonyms=list(e.get("synonyms", [])))
 
 
 def _indication(e: dict, raw: RawFile) -> Indication:
-    return Indication(id=e["id"], name=e["name"], origin=_origin(raw), oncotree=e.get("oncotree"),
+    return Indication(id=e["id"], name=e["name"], origin=raw.display, oncotree=e.get("oncotree"),
                       parent=e.get("parent"), synonyms=list(e.get("synonyms", [])), notes=e.get("notes"))
