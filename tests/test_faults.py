@@ -36,7 +36,7 @@ def test_eight_processes_on_a_cold_cache_all_answer(shell, tmp_path):
         results = list(pool.map(one, range(8)))
     assert all(r.returncode == 0 and json.loads(r.stdout)["trial"]["id"] == "keynote-942" for r in results)
     leftovers = [p for p in (tmp_path / "shared-cache").iterdir() if p.name.endswith(".tmp")]
-    assert leftovers == [] and len(list((tmp_path / "shared-cache").glob("knowledge-*.pickle"))) == 1
+    assert leftovers == [] and len(list((tmp_path / "shared-cache").glob("knowledge-*.sqlite"))) == 1
 
 
 def test_interrupt_during_a_cold_start_leaves_no_partial_cache(tmp_path):
@@ -50,7 +50,7 @@ def test_interrupt_during_a_cold_start_leaves_no_partial_cache(tmp_path):
     assert "Traceback" not in err
     if cache.exists():
         assert not [p for p in cache.iterdir() if p.name.endswith(".tmp")]
-        for done in cache.glob("knowledge-*.pickle"):  # a finished cache must be whole
+        for done in cache.glob("knowledge-*.sqlite"):  # a finished cache must be whole
             assert subprocess.run([sys.executable, "-m", "immunocli", "trial", "KN-942"], env=env,
                                   capture_output=True).returncode == 0
             del done

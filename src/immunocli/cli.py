@@ -12,15 +12,15 @@ from typing import Annotated, Optional
 import typer
 
 from . import __version__
+from .contract import envelope
 from .errors import DataError, ExitCode, ImmunoError
 
-app = typer.Typer(
-    name="immuno",
-    no_args_is_help=True,
-    context_settings={"help_option_names": ["-h", "--help"]},
-    rich_markup_mode=None,
-    pretty_exceptions_enable=False,
-)
+def _typer() -> typer.Typer:
+    return typer.Typer(name="immuno", no_args_is_help=True, context_settings={"help_option_names": ["-h", "--help"]},
+                       rich_markup_mode=None, pretty_exceptions_enable=False)
+
+
+app = _typer()
 
 
 class Format(str, Enum):
@@ -121,11 +121,48 @@ def _quiet_stdout() -> None:
         pass
 
 
-def catalogue():
-    from .loader import load
-    from .queries import Catalogue
+def compiled():
+    """The compiled knowledge of the bundled data and the user's directories (built on a miss)."""
+    from .cache import Compiled
+    from .layout import data_dirs
 
-    return Catalogue(load(State.data_dirs))
+    bar = _ProgressBar() if sys.stderr.isatty() else None
+    try:
+        return Compiled(data_dirs(State.data_dirs), progress=bar)
+    finally:
+        if bar:
+            bar.stop()
+
+
+def catalogue():
+    return compiled().catalogue()
+
+
+class _ProgressBar:
+    """A first build over thousands of files shows its progress on stderr; the library only counts."""
+
+    MIN_FILES = 2000
+
+    def __init__(self):
+        self.bar = None
+        self.tasks: dict[str, int] = {}
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        if self.bar is None:
+            if total < self.MIN_FILES:
+                return
+            from rich.console import Console
+            from rich.progress import Progress
+
+            self.bar = Progress(console=Console(stderr=True), transient=True)
+            self.bar.start()
+        if phase not in self.tasks:
+            self.tasks[phase] = self.bar.add_task(f"compiling knowledge: {phase}", total=total)
+        self.bar.update(self.tasks[phase], completed=done)
+
+    def stop(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
 
 
 def _choose(json_flag: bool, format_: Enum | None) -> str:
@@ -138,12 +175,9 @@ def emit(payload: dict, fmt: str, table_view) -> None:
     if fmt == "table":
         table_view(payload)
         return
-    if fmt == "json":
-        out = json.dumps(payload, ensure_ascii=False, indent=2) + "\n"
-    else:
-        from .render import flat
+    from .render import flat
 
-        out = {"ndjson": flat.ndjson, "csv": flat.to_csv, "markdown": flat.to_markdown}[fmt](payload)
+    out = {"json": flat.to_json, "ndjson": flat.ndjson, "csv": flat.to_csv, "markdown": flat.to_markdown}[fmt](payload)
     sys.stdout.write(out)
     sys.stdout.flush()
 
@@ -172,11 +206,21 @@ def _context_card(name: str, query: str, json_: bool, format_) -> None:
     emit(getattr(context, name)(catalogue(), query), _choose(json_, format_), _table(name))
 
 
+RICH_MAX_ROWS = 500  # Rich lays out ~2 ms a row: beyond this, or off a terminal, long tables are plain text
+_LONG_VIEWS = {"comparison": "rows", "listing": "items", "hits": "hits"}
+
+
+def _rich(rows: int) -> bool:
+    return rows <= RICH_MAX_ROWS and sys.stdout.isatty()
+
+
 def _table(name: str):
     def view(payload):
-        from .render import table
-
-        getattr(table, name)(payload)
+        if name in _LONG_VIEWS and not _rich(len(payload[_LONG_VIEWS[name]])):
+            from .render import plain as renderer
+        else:
+            from .render import table as renderer
+        getattr(renderer, name)(payload)
 
     return view
 
@@ -200,13 +244,7 @@ def drug(
 
       immuno drug axi-cel
     """
-    from . import serialize
-
-    cat = catalogue()
-    found = cat.drug(query)
-    payload = serialize.envelope("drug", drug=serialize.drug(found, cat.knowledge, cat.approvals_of(found.id),
-                                                           cat.trials_of(found.id)))
-    emit(payload, _choose(json_, format_), _table("drug_card"))
+    emit(compiled().drug_card(query), _choose(json_, format_), _table("drug_card"))
 
 
 @app.command()
@@ -228,18 +266,14 @@ def trial(
 
       immuno trial NCT03897881
     """
-    from . import serialize
-
-    cat = catalogue()
-    found = cat.trial(query)
-    payload = serialize.envelope("trial", trial=serialize.trial(found, cat.knowledge))
+    payload = compiled().trial_card(query)
     fmt = _choose(json_, format_)
     emit(payload, fmt, _table("trial_card"))
-    rows = [{"trial": {"name": found.name}, "endpoint": r["endpoint"],
+    rows = [{"trial": {"name": payload["trial"]["name"]}, "endpoint": r["endpoint"],
              "population": f"{r['population']} · {hr['experimental_label']} vs {hr['control_label']} · "
                            + next(c["published"] for c in payload["trial"]["cuts"] if c["id"] == r["cut"]),
              "hazard_ratio": hr} for r in payload["trial"]["results"] for hr in r["hazard_ratios"]]
-    _plots(rows, None, plot, plot_file, fmt, f"{found.name}: hazard ratios")
+    _plots(rows, None, plot, plot_file, fmt, f"{payload['trial']['name']}: hazard ratios")
 
 
 @app.command()
@@ -275,18 +309,33 @@ def compare(
 
       immuno compare -e OS --target PD-1 --indication NSCLC --pool --plot --plot-file forest.svg
     """
-    from . import serialize
-
-    cat = catalogue()
-    result = cat.compare(endpoint, indication=indication, drug=drug, target=target, modality=modality,
-                         setting=setting, phase=phase, population=population, year=year, cut=cut, sort=sort)
-    payload = serialize.comparison(result, cat.knowledge, result.pool() if pool and result.rows else None)
-    payload["explain"] = explain
     fmt = _choose(json_, format_)
-    emit(payload, fmt, _table("comparison"))
-    _plots(payload["rows"], payload.get("pooled"), plot, plot_file, fmt,
-           f"{payload['filters'].get('endpoint') or 'All endpoints'}: hazard ratios")
-    if not result.rows:
+    found = compiled().comparison(endpoint, indication=indication, drug=drug, target=target, modality=modality,
+                                  setting=setting, phase=phase, population=population, year=year, cut=cut, sort=sort)
+    if fmt in ("json", "ndjson") and not (pool or plot or plot_file):  # streamed: 100,000 rows never held
+        from .render.flat import compact, to_json
+
+        head = envelope("comparison", filters=found.filters, rows=[], explain=explain)
+        texts = map(compact, found.payloads())
+        sys.stdout.writelines(to_json(head, texts) if fmt == "json" else (t + "\n" for t in texts))
+        sys.stdout.flush()
+    elif fmt == "table" and not (explain or pool or plot or plot_file or _rich(len(found))):
+        from .render import plain
+
+        plain.comparison({"filters": found.filters}, cells=found.cells(), count=len(found))
+    else:
+        from .queries import pool as pool_rows
+        from .serialize import pooled
+
+        rows = list(found.payloads())
+        payload = envelope("comparison", filters=found.filters, rows=rows)
+        if pool and rows:
+            payload["pooled"] = pooled(pool_rows(rows))
+        payload["explain"] = explain
+        emit(payload, fmt, _table("comparison"))
+        _plots(rows, payload.get("pooled"), plot, plot_file, fmt,
+               f"{found.filters.get('endpoint') or 'All endpoints'}: hazard ratios")
+    if not len(found):
         sys.stderr.write("immuno: no result matches these filters\n")
         raise typer.Exit(ExitCode.NOT_FOUND)
 
@@ -438,7 +487,7 @@ def validate(
     from .loader import build, data_dirs
 
     _knowledge, problems = build(data_dirs([*State.data_dirs, *(dirs or [])]))
-    payload = {"schema_version": 1, "kind": "validation", "ok": not problems, "count": len(problems),
+    payload = {**envelope("validation"), "ok": not problems, "count": len(problems),
                "problems": [p.to_dict() for p in problems]}
     if json_:
         emit(payload, "json", None)
@@ -465,9 +514,30 @@ def schema() -> None:
     emit(json_schema(), "json", None)
 
 
+def _lean(argv: list[str]) -> typer.Typer:
+    """The app with only the command being run: Typer converts every command's parameters on each start
+    (~12 ms for all of them); help, completion and anything unusual get the whole app."""
+    names = {c.name or c.callback.__name__.replace("_", "-") for c in app.registered_commands}
+    args = iter(argv)
+    for arg in args:
+        if arg in ("--data-dir", "-d"):
+            next(args, None)
+        elif arg.startswith("--data-dir="):
+            continue
+        elif arg in names:
+            lean = _typer()
+            lean.registered_callback = app.registered_callback
+            lean.registered_commands = [c for c in app.registered_commands
+                                        if (c.name or c.callback.__name__.replace("_", "-")) == arg]
+            return lean
+        else:
+            break
+    return app
+
+
 def main() -> None:
     try:
-        app()
+        _lean(sys.argv[1:])()
     except KeyboardInterrupt:
         sys.stderr.write("immuno: interrupted\n")
         sys.exit(ExitCode.INTERRUPTED)

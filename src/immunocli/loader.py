@@ -6,20 +6,19 @@ bundled one replaces it (its `origin` says which file it came from).
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Iterable
 
 from .errors import DataError, Problem
+from .layout import ENV_DATA_DIR, EXTENSIONS, LIST_FILES, RECORD_DIRS, bundled_dir, data_dirs  # noqa: F401 - re-exported
 from .model import (
     Approval, Arm, ArmFigures, Cut, Drug, Endpoint, FirstApproval, HazardRatio, Indication, Knowledge,
     Landmark, Result, Source, Trial,
 )
-
-ENV_DATA_DIR = "IMMUNO_DATA_DIR"
-RECORD_DIRS = {"trials": "trial", "drugs": "drug", "approvals": "approval"}
-LIST_FILES = {"endpoints.yaml": "endpoints", "indications.yaml": "indications", "clinical-context.yaml": "context"}
-
 
 @dataclass(slots=True)
 class RawFile:
@@ -28,26 +27,8 @@ class RawFile:
     display: str  # the path as shown in messages
     origin: str  # "bundled" or the user directory
     data: object
+    stamp: tuple[int, int]  # size and mtime_ns, taken before reading: a later edit always looks newer
 
-
-def bundled_dir() -> Path:
-    # The wheel puts data/ inside the package. For an installed package this is what
-    # importlib.resources.files() returns, without the 15 ms its import costs on every look-up.
-    packaged = Path(__file__).resolve().parent / "data"
-    if packaged.is_dir():
-        return packaged
-    # Running from a source checkout (editable install or PYTHONPATH=src): the repository's data/.
-    return Path(__file__).resolve().parents[2] / "data"
-
-
-def data_dirs(extra: list[str] | None = None) -> list[tuple[Path, str]]:
-    """The directories to load, bundled first, as (path, origin label)."""
-    dirs = [(bundled_dir(), "bundled")]
-    env = os.environ.get(ENV_DATA_DIR)
-    for entry in ([p for p in env.split(os.pathsep) if p] if env else []) + list(extra or []):
-        path = Path(entry).expanduser()
-        dirs.append((path, str(path)))
-    return dirs
 
 
 def knowledge_files(dirs: list[tuple[Path, str]]) -> tuple[list[tuple[str, Path, str, str]], list[Problem]]:
@@ -70,10 +51,9 @@ def knowledge_files(dirs: list[tuple[Path, str]]) -> tuple[list[tuple[str, Path,
             except OSError as exc:
                 problems.append(Problem(str(folder), None, f"cannot list: {exc.strerror or exc}"))
                 continue
-            for name in names:
-                if name.endswith((".yaml", ".yml")) and not name.startswith("."):
-                    path = folder / name
-                    found.append((kind, path, _display(path, root, origin), origin))
+            shown = f"data/{sub}/" if origin == "bundled" else f"{folder}{os.sep}"
+            found.extend((kind, folder / name, shown + name, origin) for name in names
+                         if name.endswith(EXTENSIONS) and not name.startswith("."))
     return found, problems
 
 
@@ -82,32 +62,74 @@ def _display(path: Path, root: Path, origin: str) -> str:
     return f"data/{rel}" if origin == "bundled" else str(path)
 
 
-def read_all(dirs: list[tuple[Path, str]]) -> tuple[list[RawFile], list[Problem]]:
-    from . import schema, validate, yamlfile  # only a cache miss parses and checks
+Progress = Callable[[str, int, int], None]  # (phase, done, total): a cache miss over many files reports
 
-    files, problems = knowledge_files(dirs)
+
+def shard_of(path: Path, shards: int) -> int:
+    """Which of `shards` parallel builds reads this trial file: by name, so one id always meets itself."""
+    import zlib
+
+    return zlib.crc32(path.name.rsplit(".", 1)[0].encode()) % shards
+
+
+def read_all(dirs: list[tuple[Path, str]], progress: Progress | None = None, shard: tuple[int, int] | None = None,
+             listing: tuple[list, list[Problem]] | None = None) -> tuple[list[RawFile], list[Problem]]:
+    from . import yamlfile  # only a cache miss parses and checks
+
+    files, problems = listing or knowledge_files(dirs)
+    problems = list(problems)
+    if shard:
+        files = [f for f in files if f[0] != "trial" or shard_of(f[1], shard[1]) == shard[0]]
     raws = []
-    for kind, path, display, origin in files:
+    for done, (kind, path, display, origin) in enumerate(files, 1):
+        if progress and done % 500 == 0:
+            progress("reading", done, len(files))
+        try:
+            st = os.stat(path)
+        except OSError as exc:
+            problems.append(Problem(display, None, f"cannot read: {exc.strerror or exc}"))
+            continue
         data, problem = yamlfile.read(path, display)
         if problem:
             problems.append(problem)
             continue
-        raw = RawFile(kind, path, display, origin, data)
-        file_problems = [Problem(display, validate.line_at(data, p), m)
-                         for p, m in schema.errors(data, schema.FILE_KINDS[kind])]
-        if kind in RECORD_DIRS.values() and isinstance(data, dict) and not file_problems:
-            stem = path.name.rsplit(".", 1)[0]
-            if data.get("id") != stem:
-                file_problems.append(Problem(display, validate.line_at(data, ("id",)),
-                                             f"id {data.get('id')!r} does not match the file name {path.name!r}"))
+        raw = RawFile(kind, path, display, origin, data, (st.st_size, st.st_mtime_ns))
+        file_problems = located(raw, _file_problems)
         problems.extend(file_problems)
         if not file_problems:
             raws.append(raw)
+    if progress:
+        progress("reading", len(files), len(files))
     return raws, problems
 
 
+def _file_problems(raw: RawFile) -> list[Problem]:
+    from . import schema, validate
+
+    found = [Problem(raw.display, validate.line_at(raw.data, p), m)
+             for p, m in schema.problems(raw.data, schema.FILE_KINDS[raw.kind])]
+    if raw.kind in RECORD_DIRS.values() and isinstance(raw.data, dict) and not found:
+        stem = raw.path.name.rsplit(".", 1)[0]
+        if raw.data.get("id") != stem:
+            found.append(Problem(raw.display, validate.line_at(raw.data, ("id",)),
+                                 f"id {raw.data.get('id')!r} does not match the file name {raw.path.name!r}"))
+    return found
+
+
+def located(raw: RawFile, check: Callable[[RawFile], Iterable[Problem]]) -> list[Problem]:
+    """Run `check`; if a JSON file has problems, read it again as YAML so that each names its line."""
+    found = list(check(raw))
+    if found and raw.path.suffix == ".json":
+        from . import yamlfile
+
+        data, problem = yamlfile.read(raw.path, raw.display, as_yaml=True)
+        if problem is None:
+            found = list(check(RawFile(raw.kind, raw.path, raw.display, raw.origin, data, raw.stamp)))
+    return found
+
+
 def load(extra_dirs: list[str] | None = None, *, strict: bool = True) -> Knowledge:
-    """Load and check the knowledge. With strict (the default) any problem raises DataError."""
+    """Load and check the knowledge (from the compiled cache when fresh). With strict any problem raises."""
     knowledge, problems = load_with_problems(extra_dirs)
     if problems and strict:
         raise DataError(problems)
@@ -115,22 +137,45 @@ def load(extra_dirs: list[str] | None = None, *, strict: bool = True) -> Knowled
 
 
 def load_with_problems(extra_dirs: list[str] | None = None) -> tuple[Knowledge, list[Problem]]:
+    from .cache import Compiled
+
     dirs = data_dirs(extra_dirs)
-    from . import cache
-
-    cached = cache.read(dirs)
-    if cached is not None:
-        return cached, []
-    knowledge, problems = build(dirs)
-    if not problems:
-        cache.write(dirs, knowledge)
-    return knowledge, problems
+    try:
+        return Compiled(dirs).knowledge(), []
+    except DataError:
+        return build(dirs)
 
 
-def build(dirs: list[tuple[Path, str]]) -> tuple[Knowledge, list[Problem]]:
+def build(dirs: list[tuple[Path, str]], progress: Progress | None = None, files: list[RawFile] | None = None,
+          shard: tuple[int, int] | None = None) -> tuple[Knowledge, list[Problem]]:
+    """Parse, check and assemble; `files`, if given, receives every file read (the cache records them).
+
+    With `shard` (k, n) only the k-th of n shares of the trial files is read, for a parallel build; the
+    other files are read by every shard, and approvals may name trials of any share.
+    """
+    with no_gc():
+        return _build(dirs, progress, files, shard)
+
+
+@contextlib.contextmanager
+def no_gc():
+    """Suspend the cycle collector while millions of acyclic objects are made: a third of the time otherwise."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _build(dirs, progress, files, shard) -> tuple[Knowledge, list[Problem]]:
     from . import validate
 
-    raws, problems = read_all(dirs)
+    listing = knowledge_files(dirs)
+    raws, problems = read_all(dirs, progress, shard, listing)
+    if files is not None:
+        files.extend(raws)
     records: dict[str, dict[str, RawFile]] = {"trial": {}, "drug": {}, "approval": {}}
     entries: dict[str, dict[str, tuple[RawFile, dict]]] = {"endpoints": {}, "indications": {}}
     context: dict = {}
@@ -155,27 +200,28 @@ def build(dirs: list[tuple[Path, str]]) -> tuple[Knowledge, list[Problem]]:
 
     endpoints = {k: _endpoint(e, raw) for k, (raw, e) in entries["endpoints"].items()}
     indications = {k: _indication(e, raw) for k, (raw, e) in entries["indications"].items()}
-    known = validate.Known(
-        drugs=set(records["drug"]), trials=set(records["trial"]), endpoints=endpoints,
-        indications=set(indications),
-    )
+    trial_ids = set(records["trial"])
+    if shard:
+        trial_ids |= {path.name.rsplit(".", 1)[0] for kind, path, _, _ in listing[0] if kind == "trial"}
+    known = validate.Known(drugs=set(records["drug"]), trials=trial_ids, endpoints=endpoints,
+                           indications=set(indications))
     for raw, entry in entries["indications"].values():
         if entry.get("parent") and entry["parent"] not in indications:
             problems.append(Problem(raw.display, entry.line_of("parent"), f"unknown parent indication {entry['parent']!r}"))
 
     drugs, trials, approvals = {}, {}, {}
     for raw in records["drug"].values():
-        file_problems = list(validate.check_drug(raw.data, raw.display))
+        file_problems = located(raw, lambda r: validate.check_drug(r.data, r.display))
         problems.extend(file_problems)
         if not file_problems:
             drugs[raw.data["id"]] = _drug(raw)
     for raw in records["trial"].values():
-        file_problems = list(validate.check_trial(raw.data, raw.display, known))
+        file_problems = located(raw, lambda r: validate.check_trial(r.data, r.display, known))
         problems.extend(file_problems)
         if not file_problems:
             trials[raw.data["id"]] = _trial(raw)
     for raw in records["approval"].values():
-        file_problems = list(validate.check_approval(raw.data, raw.display, known))
+        file_problems = located(raw, lambda r: validate.check_approval(r.data, r.display, known))
         problems.extend(file_problems)
         if not file_problems:
             approvals[raw.data["id"]] = _approval(raw)
@@ -236,7 +282,11 @@ def figures(data: dict) -> ArmFigures:
 
 
 def _trial(raw: RawFile) -> Trial:
-    d = raw.data
+    return trial_from_data(raw.data, raw.display)
+
+
+def trial_from_data(d: dict, origin: str) -> Trial:
+    """A Trial from its checked file data (also how the compiled cache stores a trial)."""
     sources = {k: source(v, k) for k, v in d["sources"].items()}
     cuts = {c["id"]: Cut(id=c["id"], kind=c["kind"], published=str(c["published"]), source=sources[c["source"]],
                          label=c.get("label"), data_cutoff=_text(c.get("data_cutoff")), follow_up=c.get("follow_up"))
@@ -264,7 +314,7 @@ def _trial(raw: RawFile) -> Trial:
               for a in d["arms"]],
         sources=sources,
         cuts=sorted(cuts.values(), key=lambda c: c.published, reverse=True),
-        results=results, origin=raw.display, aliases=list(d.get("aliases", [])), nct=d.get("nct"),
+        results=results, origin=origin, aliases=list(d.get("aliases", [])), nct=d.get("nct"),
         design=d.get("design"), randomized=d.get("randomized"), biomarkers=list(d.get("biomarkers", [])),
         enrolled=d.get("enrolled"), notes=d.get("notes"),
     )

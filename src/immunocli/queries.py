@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Callable
 
 from .errors import NotFound, UsageError
 from .index import NameIndex, check_query, normalise
@@ -20,8 +21,9 @@ SORT_CHOICES = ("trial", "hr", "gain", "year", "indication")
 class Catalogue:
     """A Knowledge with its name indexes, built on first use."""
 
-    def __init__(self, knowledge: Knowledge):
+    def __init__(self, knowledge: Knowledge, trial_names: Callable[[], NameIndex] | None = None):
         self.knowledge = knowledge
+        self._trial_names = trial_names  # the compiled cache holds trial names apart from the trials
 
     @cached_property
     def drug_index(self) -> NameIndex:
@@ -30,6 +32,8 @@ class Catalogue:
 
     @cached_property
     def trial_index(self) -> NameIndex:
+        if self._trial_names is not None:
+            return self._trial_names()
         return NameIndex.build("trial", ((t.id, t.name, [*t.aliases, *([t.nct] if t.nct else [])])
                                          for t in self.knowledge.trials.values()))
 
@@ -49,8 +53,11 @@ class Catalogue:
             raise self._elsewhere(exc, self.trial_index, "trial") from None
 
     def trial(self, query: str) -> Trial:
+        return self.knowledge.trials[self.trial_id(query)]
+
+    def trial_id(self, query: str) -> str:
         try:
-            return self.knowledge.trials[self.trial_index.resolve(query)]
+            return self.trial_index.resolve(query)
         except NotFound as exc:
             raise self._elsewhere(exc, self.drug_index, "drug") from None
 
@@ -79,10 +86,11 @@ class Catalogue:
 
     # --- compare ---------------------------------------------------------------------------------
 
-    def compare(self, endpoint: str | None = None, *, indication: str | None = None, drug: str | None = None,
+    def filters(self, endpoint: str | None = None, *, indication: str | None = None, drug: str | None = None,
                 target: str | None = None, modality: str | None = None, setting: str | None = None,
                 phase: str | None = None, population: str | None = None, year: int | None = None,
-                cut: str = "latest", sort: str = "trial") -> "Comparison":
+                cut: str = "latest", sort: str = "trial") -> "Filters":
+        """Check and resolve compare's filters once, against the names this catalogue knows."""
         if cut not in CUT_CHOICES:
             raise UsageError(f"--cut must be one of {', '.join(CUT_CHOICES)}, not {cut!r}")
         if sort not in SORT_CHOICES:
@@ -93,40 +101,24 @@ class Catalogue:
             raise UsageError(f"--setting must be one of {', '.join(SETTINGS)}, not {setting!r}")
         if modality and normalise(modality) not in {normalise(m) for m in MODALITIES}:
             raise UsageError(f"--modality must be one of {', '.join(MODALITIES)}, not {modality!r}")
-        k = self.knowledge
         endpoint_id = self.endpoint(endpoint).id if endpoint else None
-        indications = k.descendants(self.indication(indication).id) if indication else None
+        indication_id = self.indication(indication).id if indication else None
         drug_id = self.drug(drug).id if drug else None
-        target_key = normalise(check_query(target)) if target else None
-        modality_key = normalise(check_query(modality)) if modality else None
-        population_key = check_query(population).casefold() if population else None
-        filters = {"endpoint": endpoint_id, "indication": indication and self.indication(indication).id,
-                   "drug": drug_id, "target": target, "modality": modality, "setting": setting, "phase": phase,
-                   "population": population, "year": year, "cut": cut, "sort": sort}
-        rows = []
-        for trial in k.trials.values():
-            if indications is not None and trial.indication not in indications:
-                continue
-            if setting and normalise(trial.setting) != normalise(setting):
-                continue
-            if phase and normalise(trial.phase) != normalise(phase):
-                continue
-            if year and trial.year != year:
-                continue
-            for result in select_cuts(trial, endpoint_id, cut):
-                if population_key and population_key not in result.population.casefold():
-                    continue
-                for row in comparison_rows(trial, result):
-                    drugs = [k.drugs[d] for d in trial.arm(row.experimental).drugs]
-                    if drug_id and drug_id not in {d.id for d in drugs}:
-                        continue
-                    if target_key and not any(normalise(t) == target_key for d in drugs for t in d.targets):
-                        continue
-                    if modality_key and not any(normalise(d.modality) == modality_key for d in drugs):
-                        continue
-                    rows.append(row)
-        rows.sort(key=_SORT_KEYS[sort])
-        return Comparison(filters=filters, rows=rows)
+        return Filters(
+            shown={"endpoint": endpoint_id, "indication": indication_id, "drug": drug_id, "target": target,
+                   "modality": modality, "setting": setting, "phase": phase, "population": population,
+                   "year": year, "cut": cut, "sort": sort},
+            endpoint=endpoint_id,
+            indications=self.knowledge.descendants(indication_id) if indication_id else None,
+            drug=drug_id, target=normalise(check_query(target)) if target else None,
+            modality=normalise(check_query(modality)) if modality else None,
+            setting=normalise(setting) if setting else None, phase=normalise(phase) if phase else None,
+            population=check_query(population).casefold() if population else None, year=year, cut=cut, sort=sort)
+
+    def compare(self, endpoint: str | None = None, **filters) -> "Comparison":
+        chosen = self.filters(endpoint, **filters)
+        facts = [f for t in self.knowledge.trials.values() for f in trial_facts(t, self.knowledge)]
+        return Comparison(filters=chosen.shown, rows=[f.ref for f in select(facts, chosen)])
 
     # --- search ----------------------------------------------------------------------------------
 
@@ -253,42 +245,60 @@ class Comparison:
     rows: list[ComparisonRow] = field(default_factory=list)
 
     def pool(self) -> PooledHazardRatio:
-        """Random-effects pooled HR of the rows shown; rows without a usable CI are listed as skipped."""
-        import math
+        """Random-effects pooled HR of the rows shown (see `pool`)."""
+        return pool([{"trial": {"id": r.trial.id, "name": r.trial.name}, "population": r.result.population,
+                      "cut": {"published": r.result.cut.published},
+                      "hazard_ratio": {"value": r.hr.value, "ci": r.hr.ci, "ci_level": r.hr.ci_level} if r.hr else None}
+                     for r in self.rows])
 
-        from .stats import dersimonian_laird, log_se_from_ci
 
-        used, skipped, estimates, variances = [], [], [], []
-        chosen: dict[str, ComparisonRow] = {}
-        for row in self.rows:  # one row per trial, the ITT one where there is one: no patient counted twice
-            ci = row.hr.ci if row.hr else None
-            if not row.hr or not ci or not all(isinstance(b, (int, float)) and b > 0 for b in ci) or ci[0] >= ci[1]:
-                skipped.append(f"{row.trial.name} ({row.result.population}): no HR with a CI")
-                continue
-            best = chosen.get(row.trial.id)
-            if best is None or (not best.result.population.upper().startswith("ITT")
-                                and row.result.population.upper().startswith("ITT")):
-                if best is not None:
-                    skipped.append(f"{best.trial.name} ({best.result.population}): same trial")
-                chosen[row.trial.id] = row
-            else:
-                skipped.append(f"{row.trial.name} ({row.result.population}): same trial")
-        for row in chosen.values():
-            hr, ci = row.hr, row.hr.ci
-            se = log_se_from_ci(ci[0], ci[1], hr.ci_level)
-            used.append(f"{row.trial.name} ({row.result.population}, {row.result.cut.published[:4]})")
-            estimates.append(math.log(hr.value))
-            variances.append(se * se)
-        if len(estimates) < 2:
-            raise UsageError(f"--pool needs at least two trials with a hazard ratio and its CI; found {len(estimates)}")
-        pooled = dersimonian_laird(estimates, variances)
-        lo, hi = pooled.ci()
-        warning = ("Pooling trials of different populations, comparators, lines and eras (one row per trial, ITT "
-                   "where given): a descriptive summary, not a meta-analysis")
-        return PooledHazardRatio(hazard_ratio=round(math.exp(pooled.estimate), 4),
-                                 ci=(round(math.exp(lo), 4), round(math.exp(hi), 4)), tau2=round(pooled.tau2, 4),
-                                 i2=round(pooled.i2, 1), q=round(pooled.q, 2), k=pooled.k, trials=used,
-                                 skipped=skipped, warning=warning)
+def pool(rows: list[dict]) -> PooledHazardRatio:
+    """Random-effects pooled HR of comparison rows (the JSON contract's); rows without a usable CI are skipped.
+
+    Works on the serialised rows so that the compiled cache, which holds rows and not trials, pools
+    exactly as the library does.
+    """
+    import math
+
+    from .stats import dersimonian_laird, log_se_from_ci
+
+    used, skipped, estimates, variances = [], [], [], []
+    chosen: dict[str, dict] = {}
+
+    def label(row: dict) -> str:
+        return f"{row['trial']['name']} ({row['population']})"
+
+    for row in rows:  # one row per trial, the ITT one where there is one: no patient counted twice
+        hr = row.get("hazard_ratio")
+        ci = hr.get("ci") if hr else None
+        if not hr or not ci or not all(isinstance(b, (int, float)) and b > 0 for b in ci) or ci[0] >= ci[1]:
+            skipped.append(f"{label(row)}: no HR with a CI")
+            continue
+        best = chosen.get(row["trial"]["id"])
+        if best is None or (not best["population"].upper().startswith("ITT")
+                            and row["population"].upper().startswith("ITT")):
+            if best is not None:
+                skipped.append(f"{label(best)}: same trial")
+            chosen[row["trial"]["id"]] = row
+        else:
+            skipped.append(f"{label(row)}: same trial")
+    for row in chosen.values():
+        hr = row["hazard_ratio"]
+        lo, hi = hr["ci"]
+        se = log_se_from_ci(lo, hi, hr["ci_level"])
+        used.append(f"{row['trial']['name']} ({row['population']}, {row['cut']['published'][:4]})")
+        estimates.append(math.log(hr["value"]))
+        variances.append(se * se)
+    if len(estimates) < 2:
+        raise UsageError(f"--pool needs at least two trials with a hazard ratio and its CI; found {len(estimates)}")
+    pooled = dersimonian_laird(estimates, variances)
+    lo, hi = pooled.ci()
+    warning = ("Pooling trials of different populations, comparators, lines and eras (one row per trial, ITT "
+               "where given): a descriptive summary, not a meta-analysis")
+    return PooledHazardRatio(hazard_ratio=round(math.exp(pooled.estimate), 4),
+                             ci=(round(math.exp(lo), 4), round(math.exp(hi), 4)), tau2=round(pooled.tau2, 4),
+                             i2=round(pooled.i2, 1), q=round(pooled.q, 2), k=pooled.k, trials=used,
+                             skipped=skipped, warning=warning)
 
 
 def select_cuts(trial: Trial, endpoint_id: str | None, cut: str) -> list[Result]:
@@ -323,19 +333,102 @@ def comparison_rows(trial: Trial, result: Result) -> list[ComparisonRow]:
     return [ComparisonRow(trial, result, arm, None, None) for arm in present]
 
 
-def _hr_key(row: ComparisonRow):
-    return (row.hr is None, row.hr.value if row.hr else 0, row.trial.name)
+@dataclass(slots=True)
+class Filters:
+    """compare's filters, checked and resolved (ids, normalised keys, an indication's descendants)."""
+
+    shown: dict  # as the user gave them, with resolved ids: echoed in the JSON
+    endpoint: str | None
+    indications: set[str] | None
+    drug: str | None
+    target: str | None
+    modality: str | None
+    setting: str | None
+    phase: str | None
+    population: str | None
+    year: int | None
+    cut: str
+    sort: str
 
 
-def _gain_key(row: ComparisonRow):
-    gain = row.median_gain
-    return (gain is None, -(gain or 0), row.trial.name)
+@dataclass(slots=True)
+class Facts:
+    """What compare filters and sorts one row by, so the compiled cache can choose rows without the trials."""
+
+    trial: str
+    name: str
+    indication: str
+    setting: str
+    phase: str
+    year: int | None
+    result: int  # the result's position in its trial: rows of one result stand or fall together
+    endpoint: str
+    population: str
+    published: str
+    primary_cut: bool
+    drugs: list[str]  # of the experimental arm
+    targets: list[str]
+    modalities: list[str]
+    hr: float | None
+    gain: float | None
+    ref: object = None  # the ComparisonRow in memory; the row's number in the compiled cache
+
+    def values(self) -> list:
+        return [getattr(self, name) for name in self.__slots__ if name != "ref"]
+
+
+def trial_facts(trial: Trial, k: Knowledge) -> list[Facts]:
+    """A Facts for every comparison row of every result of `trial`, in the trial's order."""
+    out = []
+    for number, result in enumerate(trial.results):
+        for row in comparison_rows(trial, result):
+            drugs = [k.drugs[d] for d in trial.arm(row.experimental).drugs if d in k.drugs]
+            out.append(Facts(
+                trial=trial.id, name=trial.name, indication=trial.indication, setting=trial.setting,
+                phase=trial.phase, year=trial.year, result=number, endpoint=result.endpoint,
+                population=result.population, published=result.cut.published,
+                primary_cut=result.cut.kind == "primary", drugs=[d.id for d in drugs],
+                targets=sorted({normalise(t) for d in drugs for t in d.targets}),
+                modalities=sorted({normalise(d.modality) for d in drugs}),
+                hr=row.hr.value if row.hr else None, gain=row.median_gain, ref=row))
+    return out
+
+
+def select(facts: list[Facts], f: Filters) -> list[Facts]:
+    """The rows compare shows, in order: the same whether the facts come from memory or the cache."""
+    kept = [x for x in facts
+            if (f.endpoint is None or x.endpoint == f.endpoint)
+            and (f.indications is None or x.indication in f.indications)
+            and (f.setting is None or normalise(x.setting) == f.setting)
+            and (f.phase is None or normalise(x.phase) == f.phase)
+            and (not f.year or x.year == f.year)]
+    if f.cut != "all":  # one result per trial, endpoint and population: the newest, or the primary
+        best: dict[tuple, Facts] = {}
+        for x in kept:
+            key = (x.trial, x.endpoint, x.population)
+            rank = x.published if f.cut == "latest" else (not x.primary_cut, x.published)
+            held = best.get(key)
+            if held is None:
+                best[key] = x
+                continue
+            held_rank = held.published if f.cut == "latest" else (not held.primary_cut, held.published)
+            if (rank > held_rank) if f.cut == "latest" else (rank < held_rank):
+                best[key] = x
+        kept = [x for x in kept if best[(x.trial, x.endpoint, x.population)].result == x.result]
+    kept = [x for x in kept
+            if (f.population is None or f.population in x.population.casefold())
+            and (f.drug is None or f.drug in x.drugs)
+            and (f.target is None or f.target in x.targets)
+            and (f.modality is None or f.modality in x.modalities)]
+    kept.sort(key=lambda x: x.published, reverse=True)  # ties: the newest cut first
+    kept.sort(key=_SORT_KEYS[f.sort])
+    return kept
 
 
 _SORT_KEYS = {
-    "trial": lambda r: (r.trial.name.casefold(), r.result.endpoint, r.result.population),
-    "hr": _hr_key,
-    "gain": _gain_key,
-    "year": lambda r: (-(r.trial.year or 0), r.trial.name.casefold()),
-    "indication": lambda r: (r.trial.indication, r.trial.name.casefold()),
+    "trial": lambda x: (x.name.casefold(), x.endpoint, x.population),
+    "hr": lambda x: (x.hr is None, x.hr or 0, x.name),
+    "gain": lambda x: (x.gain is None, -(x.gain or 0), x.name),
+    "year": lambda x: (-(x.year or 0), x.name.casefold()),
+    "indication": lambda x: (x.indication, x.name.casefold()),
 }

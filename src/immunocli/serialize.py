@@ -1,20 +1,14 @@
 """The JSON contract: model objects and query results as plain dicts.
 
 Every renderer (JSON, NDJSON, CSV, Markdown, the Rich tables) draws from these dicts, so no view can
-show a field the others lack. `SCHEMA_VERSION` changes only when a field is removed or changes
-meaning; new fields may appear at any time.
+show a field the others lack. The envelope and `SCHEMA_VERSION` live in `contract`.
 """
 
 from __future__ import annotations
 
+from .contract import SCHEMA_VERSION, envelope  # noqa: F401 - part of this module's interface
 from .model import ArmFigures, Cut, Drug, HazardRatio, Knowledge, Result, Source, Trial
 from .queries import Comparison, ComparisonRow, Hit, comparison_rows, select_cuts
-
-SCHEMA_VERSION = 1
-
-
-def envelope(kind: str, **body) -> dict:
-    return {"schema_version": SCHEMA_VERSION, "kind": kind, **body}
 
 
 def source(s: Source | None) -> dict | None:

@@ -122,32 +122,16 @@ def drug_card(payload: dict) -> None:
     out.print(Text(CAUTION, style="dim italic"))
 
 
-def _short(text: str, width: int = 34) -> str:
-    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
-
-
 def _comparison_table(rows: list[dict], title: str | None, extra_trials: list[dict] | None = None) -> Table:
-    """Figures only, arms named briefly under the trial: the full labels are in the trial card and JSON."""
     table = _table(title)
-    table.add_column("trial\nexperimental vs control", overflow="fold", ratio=3)
-    table.add_column("disease\nsetting", overflow="fold", ratio=1)
-    table.add_column("endpoint\npopulation", overflow="fold", ratio=2)
-    table.add_column("experimental", overflow="fold", ratio=2)
-    table.add_column("control", overflow="fold", ratio=2)
-    table.add_column("HR (95% CI)", overflow="fold", ratio=2)
-    table.add_column("landmarks", overflow="fold", ratio=2)
-    table.add_column("cut", overflow="fold", ratio=1)
+    for header, ratio in zip(fmt.COMPARISON_HEADERS, (3, 1, 2, 2, 2, 2, 2, 1)):
+        table.add_column(header, overflow="fold", ratio=ratio)
     for row in rows:
-        exp, ctl = row["experimental"], row["control"]
-        who = Text(row["trial"]["name"], style="bold")
-        who.append("\n" + _short(exp["label"]) + (f" vs {_short(ctl['label'], 24)}" if ctl else ""), style="dim")
-        table.add_row(
-            who, _t(f"{row['indication']['id']}\n{row['setting']}"),
-            _t(f"{row['endpoint']['id']}\n{row['population']}"),
-            _t(fmt.figure(exp)), _t(fmt.figure(ctl) if ctl else "—"),
-            _t(fmt.hazard_ratio(row["hazard_ratio"], compact=True)), _t(fmt.landmarks(row["landmarks"])),
-            _t(row["cut"]["published"][:7]),
-        )
+        cells = fmt.comparison_cells(row)
+        name, _, arms = cells[0].partition("\n")
+        who = Text(name, style="bold")
+        who.append("\n" + arms, style="dim")
+        table.add_row(who, *map(_t, cells[1:]))
     for t in extra_trials or []:
         table.add_row(_t(t["name"]), _t(f"{t['indication']['id']}\n{t['setting']}"), *[_t("")] * 6)
     return table
@@ -167,17 +151,10 @@ def comparison(payload: dict) -> None:
                 table.add_row(_t(row["trial"]["name"]), _t(row["population"]), _t(d["name"]),
                               _t(f"{fmt.num(d['value'])} {d['unit']}"), _t(d["formula"]))
         out.print(table)
-    pooled = payload.get("pooled")
-    if pooled:
-        out.print(Text(f"Pooled HR {pooled['hazard_ratio']:.2f} (95% CI {pooled['ci'][0]:.2f}–{pooled['ci'][1]:.2f}); "
-                       f"I² {pooled['i2']}%, τ² {pooled['tau2']}, Q {pooled['q']}, k={pooled['k']} "
-                       f"({pooled['method']})", style="bold"))
-        if pooled["skipped"]:
-            out.print(Text("Not pooled: " + "; ".join(pooled["skipped"]), style="dim"))
-        if pooled["warning"]:
-            out.print(Text("Warning: " + pooled["warning"] + ".", style="yellow"))
-    out.print(Text("Medians in months. HR: experimental vs control. Trials differ in population and era: "
-                   "compare with care. " + CAUTION, style="dim italic"))
+    for line in fmt.pooled_summary(payload.get("pooled")):
+        out.print(Text(line, style="yellow" if line.startswith("Warning") else
+                       "dim" if line.startswith("Not pooled") else "bold"))
+    out.print(Text(fmt.COMPARISON_NOTE, style="dim italic"))
 
 
 def listing(payload: dict) -> None:

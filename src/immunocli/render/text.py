@@ -5,13 +5,22 @@ Shared by every human-facing view so the table, Markdown and CSV spell a figure 
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 
 def num(value, decimals: int = 0) -> str:
     """A figure with at least `decimals` places: YAML drops the trailing zero of "30.0" or "0.50"."""
     if value is None:
         return "–"
-    if value == "NR" or isinstance(value, str):
-        return str(value)
+    if isinstance(value, str):
+        return value
+    if value == 0:  # 0.0 and -0.0 are one cache key but print differently
+        return _number.__wrapped__(value, True, decimals)
+    return _number(value, type(value) is float, decimals)  # the type in the key: 1 and 1.0 print differently
+
+
+@lru_cache(maxsize=4096)  # compiling 100,000 trials formats the same few hundred figures again and again
+def _number(value, _is_float: bool, decimals: int) -> str:
     if isinstance(value, float) and value.is_integer() and not decimals:
         return str(int(value))
     text = repr(float(value)) if isinstance(value, float) else str(value)
@@ -97,3 +106,41 @@ def cut(c: dict) -> str:
     if c.get("follow_up"):
         bits.append(c["follow_up"])
     return " · ".join(b for b in bits if b)
+
+
+COMPARISON_HEADERS = ["trial\nexperimental vs control", "disease\nsetting", "endpoint\npopulation", "experimental",
+                      "control", "HR (95% CI)", "landmarks", "cut"]
+
+
+def short(text: str, width: int = 34) -> str:
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
+def comparison_cells(row: dict) -> list[str]:
+    """A comparison row as the table's cells: arms named briefly, the full labels are in the card and JSON."""
+    exp, ctl = row["experimental"], row["control"]
+    return [
+        row["trial"]["name"] + "\n" + short(exp["label"]) + (f" vs {short(ctl['label'], 24)}" if ctl else ""),
+        f"{row['indication']['id']}\n{row['setting']}",
+        f"{row['endpoint']['id']}\n{row['population']}",
+        figure(exp), figure(ctl) if ctl else "—",
+        hazard_ratio(row["hazard_ratio"], compact=True), landmarks(row["landmarks"]),
+        row["cut"]["published"][:7],
+    ]
+
+
+COMPARISON_NOTE = ("Medians in months. HR: experimental vs control. Trials differ in population and era: compare "
+                   "with care. Reference information from published sources, not medical advice.")
+
+
+def pooled_summary(pooled: dict | None) -> list[str]:
+    """The pooled HR, what was left out, and the warning, as lines."""
+    if not pooled:
+        return []
+    lines = [f"Pooled HR {pooled['hazard_ratio']:.2f} (95% CI {pooled['ci'][0]:.2f}–{pooled['ci'][1]:.2f}); "
+             f"I² {pooled['i2']}%, τ² {pooled['tau2']}, Q {pooled['q']}, k={pooled['k']} ({pooled['method']})"]
+    if pooled["skipped"]:
+        lines.append("Not pooled: " + "; ".join(pooled["skipped"]))
+    if pooled["warning"]:
+        lines.append("Warning: " + pooled["warning"] + ".")
+    return lines
