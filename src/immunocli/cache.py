@@ -17,8 +17,10 @@ IMMUNO_NO_CACHE=1 compiles in memory every time; IMMUNO_CACHE_DIR moves the cach
 from __future__ import annotations
 
 import json
+import marshal
 import os
 import sqlite3
+import sys
 from pathlib import Path
 
 from . import __version__
@@ -51,13 +53,20 @@ CREATE INDEX rows_endpoint ON rows(endpoint);
 def cache_dir() -> Path:
     if os.environ.get(ENV_CACHE_DIR):
         return Path(os.environ[ENV_CACHE_DIR])
+    if sys.platform == "linux":
+        # platformdirs' own rule for Linux (XDG Base Directory), without its 5 ms import on every
+        # look-up; tests/test_cache.py checks the two agree. Elsewhere platformdirs decides.
+        base = os.environ.get("XDG_CACHE_HOME", "").strip() or os.path.expanduser("~/.cache")
+        return Path(base) / "immuno"
     from platformdirs import user_cache_dir
 
     return Path(user_cache_dir("immuno", appauthor=False))
 
 
 def _key_text(dirs) -> str:
-    return "|".join([str(FORMAT), __version__, *(f"{os.path.abspath(p)}={origin}" for p, origin in dirs)])
+    # marshal's format is the Python version's: a cache from another Python is rebuilt, never misread
+    python = ".".join(map(str, sys.version_info[:2]))
+    return "|".join([str(FORMAT), __version__, python, *(f"{os.path.abspath(p)}={origin}" for p, origin in dirs)])
 
 
 def _key(dirs) -> str:
@@ -318,13 +327,11 @@ class Compiled:
 
     def trial_card(self, query: str) -> dict:
         """The trial card payload."""
-        import pickle
-
         for _attempt in range(2):
             file, views = self.db.execute("SELECT file, views FROM trials WHERE id = ?", (self.trial_id(query),)).fetchone()
             if self._fresh([file]):
                 break
-        return pickle.loads(views)[0]
+        return marshal.loads(views)[0]
 
     def drug_card(self, query: str) -> dict:
         """The drug card payload, loading only the trials that use the drug."""
@@ -339,14 +346,12 @@ class Compiled:
 
     def comparison(self, endpoint: str | None = None, **filters) -> "Selection":
         """The rows `compare` shows, chosen from their facts alone (queries.select, as in memory)."""
-        import pickle
-
         from .queries import Catalogue, Facts, select
 
         chosen = Catalogue(self.base()).filters(endpoint, **filters)
         for _attempt in range(2):
             query = "SELECT id, file, facts FROM rows" + (" WHERE endpoint = ?" if chosen.endpoint else "")
-            facts = [Facts(*pickle.loads(values), ref=(row, file))
+            facts = [Facts(*marshal.loads(values), ref=(row, file))
                      for row, file, values in self.db.execute(query, (chosen.endpoint,) if chosen.endpoint else ())]
             rows = select(facts, chosen)
             if self._fresh([f.ref[1] for f in rows]):
@@ -372,12 +377,10 @@ class Selection:
 
     def payloads(self):
         """Each row's JSON payload, from its trial's compiled views (read once for its rows shown together)."""
-        import pickle
-
         held, views = None, None
         for trial, number in self._column("trial, number"):
             if trial != held:
-                held, views = trial, pickle.loads(
+                held, views = trial, marshal.loads(
                     self.db.execute("SELECT views FROM trials WHERE id = ?", (trial,)).fetchone()[0])
             yield views[1][number]
 
@@ -478,8 +481,6 @@ def _fill(db: sqlite3.Connection, dirs, knowledge, files, stamps, progress, firs
     index = Catalogue(knowledge).trial_index
     db.executemany("INSERT INTO names VALUES (?, ?)", [(k, t) for k, ids in index.exact.items() for t in ids])
     total = len(knowledge.trials)
-    def dump(value) -> bytes:
-        return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     data = {raw.display: raw.data for raw in files if raw.kind == "trial"}
     trials, drugs, rows = [], [], []
     with no_gc():
@@ -490,12 +491,12 @@ def _fill(db: sqlite3.Connection, dirs, knowledge, files, stamps, progress, firs
             for number, facts in enumerate(trial_facts(trial, knowledge)):
                 payload = serialize.comparison_row(facts.ref, knowledge)
                 payloads.append(payload)
-                rows.append((file, trial.id, number, facts.endpoint, dump(facts.values()),
+                rows.append((file, trial.id, number, facts.endpoint, marshal.dumps(facts.values()),
                              _SEP.join(c.replace(_SEP, " ") for c in comparison_cells(payload))))
-            # One pickle of the card and the rows: their repeated labels and sources are written once.
+            # The card and the rows in one marshal (plain data: quicker than pickle, and no import to read).
             checked = data[trial.origin]
             text = getattr(checked, "text", None) or json.dumps(checked, ensure_ascii=False, separators=(",", ":"))
-            trials.append((trial.id, file, trial.name, trial.origin, text, dump((card, payloads))))
+            trials.append((trial.id, file, trial.name, trial.origin, text, marshal.dumps((card, payloads))))
             drugs += [(d, trial.id) for d in trial.drugs]
             if done % 500 == 0 or done == total:
                 db.executemany("INSERT INTO trials VALUES (?, ?, ?, ?, ?, ?)", trials)

@@ -175,9 +175,14 @@ def emit(payload: dict, fmt: str, table_view) -> None:
     if fmt == "table":
         table_view(payload)
         return
-    from .render import flat
+    if fmt == "json":
+        from .contract import to_json
 
-    out = {"json": flat.to_json, "ndjson": flat.ndjson, "csv": flat.to_csv, "markdown": flat.to_markdown}[fmt](payload)
+        out = to_json(payload)
+    else:
+        from .render import flat
+
+        out = {"ndjson": flat.ndjson, "csv": flat.to_csv, "markdown": flat.to_markdown}[fmt](payload)
     sys.stdout.write(out)
     sys.stdout.flush()
 
@@ -313,7 +318,7 @@ def compare(
     found = compiled().comparison(endpoint, indication=indication, drug=drug, target=target, modality=modality,
                                   setting=setting, phase=phase, population=population, year=year, cut=cut, sort=sort)
     if fmt in ("json", "ndjson") and not (pool or plot or plot_file):  # streamed: 100,000 rows never held
-        from .render.flat import compact, to_json
+        from .contract import compact, to_json
 
         head = envelope("comparison", filters=found.filters, rows=[], explain=explain)
         texts = map(compact, found.payloads())

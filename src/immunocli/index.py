@@ -6,7 +6,6 @@ Exact and normalised look-ups are dictionary hits; RapidFuzz is imported only wh
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Iterable
 
 from .errors import Ambiguous, NotFound, UsageError
@@ -37,13 +36,15 @@ def check_query(query: str) -> str:
     return query.strip()
 
 
-@dataclass(slots=True)
 class NameIndex:
     """Maps normalised names to ids for one kind of record."""
 
-    kind: str
-    exact: dict[str, set[str]]
-    labels: dict[str, str]  # id -> display name
+    __slots__ = ("kind", "exact", "labels")
+
+    def __init__(self, kind: str, exact: dict[str, set[str]], labels: dict[str, str]):
+        self.kind = kind
+        self.exact = exact
+        self.labels = labels  # id -> display name
 
     @classmethod
     def build(cls, kind: str, entries: Iterable[tuple[str, str, Iterable[str]]]) -> "NameIndex":
