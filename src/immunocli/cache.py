@@ -36,7 +36,7 @@ _TABLES = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE dirs(path TEXT PRIMARY KEY, mtime_ns INTEGER);
 CREATE TABLE files(id INTEGER PRIMARY KEY, path TEXT, size INTEGER, mtime_ns INTEGER, shared INTEGER);
-CREATE TABLE base(knowledge BLOB);
+CREATE TABLE base(knowledge BLOB, names BLOB);
 CREATE TABLE trials(id TEXT PRIMARY KEY, file INTEGER, name TEXT, origin TEXT, data TEXT, views BLOB);
 CREATE TABLE names(key TEXT, trial TEXT);
 CREATE TABLE trial_drugs(drug TEXT, trial TEXT);
@@ -119,8 +119,8 @@ class Compiled:
         self.dirs = dirs
         self.progress = progress
         self.path = None if os.environ.get(ENV_NO_CACHE) else cache_dir() / f"knowledge-{_key(dirs)}.sqlite"
+        self._base = self._names = None
         self.db = self._open() or self._rebuild()
-        self._base = None
 
     # --- opening, checking, building ---------------------------------------------------------------
 
@@ -158,7 +158,7 @@ class Compiled:
             knowledge, problems = build(self.dirs, self.progress, files)
             if problems:
                 raise DataError(problems)
-            self._base = None
+            self._base = self._names = None
             db = self._write_file(knowledge, files, stamps)
             if db is None:
                 db = sqlite3.connect(":memory:")
@@ -307,6 +307,16 @@ class Compiled:
 
         return Catalogue(self.knowledge())
 
+    def names(self):
+        """Every kind's name index (plain data; the trials' read from their table only when needed)."""
+        if self._names is None:
+            from .index import NameIndex, Names
+
+            indexes, parents = marshal.loads(self.db.execute("SELECT names FROM base").fetchone()[0])
+            make = {kind: (lambda kind=kind: NameIndex(kind, *indexes[kind])) for kind in indexes}
+            self._names = Names({**make, "trial": self.trial_names}, parents)
+        return self._names
+
     def trial_names(self):
         from .index import NameIndex
 
@@ -321,9 +331,7 @@ class Compiled:
         hits = self.db.execute("SELECT trial FROM names WHERE key = ?", (normalise(check_query(query)),)).fetchall()
         if len(hits) == 1:
             return hits[0][0]
-        from .queries import Catalogue  # not one exact name: prefix, typo, ambiguity or a drug's name
-
-        return Catalogue(self.base(), trial_names=self.trial_names).trial_id(query)
+        return self.names().resolve("trial", query)  # not one exact name: prefix, typo, ambiguity, a drug
 
     def trial_card(self, query: str) -> dict:
         """The trial card payload."""
@@ -338,7 +346,7 @@ class Compiled:
         from . import serialize
         from .queries import Catalogue
 
-        found = Catalogue(self.base(), trial_names=self.trial_names).drug(query)
+        found = self.base().drugs[self.names().resolve("drug", query)]
         trial_ids = [t for (t,) in self.db.execute("SELECT trial FROM trial_drugs WHERE drug = ?", (found.id,))]
         cat = Catalogue(self.knowledge(trial_ids))
         return serialize.envelope("drug", drug=serialize.drug(found, cat.knowledge, cat.approvals_of(found.id),
@@ -346,9 +354,9 @@ class Compiled:
 
     def comparison(self, endpoint: str | None = None, **filters) -> "Selection":
         """The rows `compare` shows, chosen from their facts alone (queries.select, as in memory)."""
-        from .queries import Catalogue, Facts, select
+        from .selection import Facts, compare_filters, select
 
-        chosen = Catalogue(self.base()).filters(endpoint, **filters)
+        chosen = compare_filters(self.names(), endpoint, **filters)
         for _attempt in range(2):
             query = "SELECT id, file, facts FROM rows" + (" WHERE endpoint = ?" if chosen.endpoint else "")
             facts = [Facts(*marshal.loads(values), ref=(row, file))
@@ -477,8 +485,13 @@ def _fill(db: sqlite3.Connection, dirs, knowledge, files, stamps, progress, firs
     db.executemany("INSERT INTO meta VALUES (?, ?)", [("key", _key_text(dirs)), ("code", _code_stamp())])
     base = Knowledge(drugs=knowledge.drugs, trials={}, approvals=knowledge.approvals, endpoints=knowledge.endpoints,
                      indications=knowledge.indications, directories=knowledge.directories, context=knowledge.context)
-    db.execute("INSERT INTO base VALUES (?)", (pickle.dumps(base, protocol=pickle.HIGHEST_PROTOCOL),))
-    index = Catalogue(knowledge).trial_index
+    catalogue = Catalogue(knowledge)
+    names = {kind: (index.exact, index.labels) for kind, index in
+             (("drug", catalogue.drug_index), ("endpoint", catalogue.endpoint_index),
+              ("indication", catalogue.indication_index))}
+    db.execute("INSERT INTO base VALUES (?, ?)", (pickle.dumps(base, protocol=pickle.HIGHEST_PROTOCOL),
+                                                 marshal.dumps((names, catalogue.names.parents))))
+    index = catalogue.trial_index
     db.executemany("INSERT INTO names VALUES (?, ?)", [(k, t) for k, ids in index.exact.items() for t in ids])
     total = len(knowledge.trials)
     data = {raw.display: raw.data for raw in files if raw.kind == "trial"}

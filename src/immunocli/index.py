@@ -6,7 +6,7 @@ Exact and normalised look-ups are dictionary hits; RapidFuzz is imported only wh
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from typing import Callable, Iterable
 
 from .errors import Ambiguous, NotFound, UsageError
 
@@ -105,3 +105,54 @@ class NameIndex:
                 if score > best.get(rid, -1):
                     best[rid] = score
         return sorted(best.items(), key=lambda kv: (-kv[1], self.labels[kv[0]]))[:limit]
+
+
+def descendants(parents: dict[str, str | None], root: str) -> set[str]:
+    """An indication and every indication below it (MEL covers SKCM and UM)."""
+    found = {root}
+    changed = True
+    while changed:
+        changed = False
+        for child, parent in parents.items():
+            if parent in found and child not in found:
+                found.add(child)
+                changed = True
+    return found
+
+
+class Names:
+    """What resolving a query needs apart from the records: each kind's index and the indication tree.
+
+    The compiled cache keeps these as plain data, so `compare` resolves its filters without the model.
+    """
+
+    __slots__ = ("_indexes", "_make", "parents")
+
+    def __init__(self, make: dict[str, Callable[[], NameIndex]], parents: dict[str, str | None]):
+        self._indexes: dict[str, NameIndex] = {}
+        self._make = make  # kind -> how to build its index, on first use
+        self.parents = parents
+
+    def index(self, kind: str) -> NameIndex:
+        if kind not in self._indexes:
+            self._indexes[kind] = self._make[kind]()
+        return self._indexes[kind]
+
+    def resolve(self, kind: str, query: str) -> str:
+        try:
+            return self.index(kind).resolve(query)
+        except NotFound as exc:
+            other = {"drug": "trial", "trial": "drug"}.get(kind)
+            raise (self._elsewhere(exc, other) if other else exc) from None
+
+    def _elsewhere(self, exc: NotFound, kind: str) -> NotFound:
+        """A trial name given to `drug` (or the reverse) earns a pointer to the right command."""
+        other = self.index(kind)
+        hits = other.exact.get(normalise(exc.query))
+        if hits and len(hits) == 1:
+            name = other.labels[next(iter(hits))]
+            return NotFound(exc.kind, exc.query, exc.suggestions, hint=f"{name} is a {kind}: try `immuno {kind} {exc.query}`")
+        return exc
+
+    def descendants(self, indication_id: str) -> set[str]:
+        return descendants(self.parents, indication_id)

@@ -233,12 +233,6 @@ class Knowledge(Record):
 
     def descendants(self, indication_id: str) -> set[str]:
         """An indication and every indication below it (MEL covers SKCM and UM)."""
-        found = {indication_id}
-        changed = True
-        while changed:
-            changed = False
-            for ind in self.indications.values():
-                if ind.parent in found and ind.id not in found:
-                    found.add(ind.id)
-                    changed = True
-        return found
+        from .index import descendants
+
+        return descendants({i.id: i.parent for i in self.indications.values()}, indication_id)

@@ -8,22 +8,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Callable
 
-from .errors import NotFound, UsageError
-from .index import NameIndex, check_query, normalise
+from .errors import UsageError
+from .index import NameIndex, Names, check_query, normalise
 from .model import ArmFigures, Drug, HazardRatio, Knowledge, Landmark, Result, Trial
-
-CUT_CHOICES = ("latest", "primary", "all")
-SORT_CHOICES = ("trial", "hr", "gain", "year", "indication")
+from .selection import CUT_CHOICES, SORT_CHOICES, Facts, Filters, compare_filters, select  # noqa: F401
 
 
 class Catalogue:
     """A Knowledge with its name indexes, built on first use."""
 
-    def __init__(self, knowledge: Knowledge, trial_names: Callable[[], NameIndex] | None = None):
+    def __init__(self, knowledge: Knowledge):
         self.knowledge = knowledge
-        self._trial_names = trial_names  # the compiled cache holds trial names apart from the trials
 
     @cached_property
     def drug_index(self) -> NameIndex:
@@ -32,8 +28,6 @@ class Catalogue:
 
     @cached_property
     def trial_index(self) -> NameIndex:
-        if self._trial_names is not None:
-            return self._trial_names()
         return NameIndex.build("trial", ((t.id, t.name, [*t.aliases, *([t.nct] if t.nct else [])])
                                          for t in self.knowledge.trials.values()))
 
@@ -46,35 +40,26 @@ class Catalogue:
         return NameIndex.build("indication", ((i.id, i.name, [*i.synonyms, *([i.oncotree] if i.oncotree else [])])
                                               for i in self.knowledge.indications.values()))
 
+    @cached_property
+    def names(self) -> Names:
+        return Names({"drug": lambda: self.drug_index, "trial": lambda: self.trial_index,
+                      "endpoint": lambda: self.endpoint_index, "indication": lambda: self.indication_index},
+                     {i.id: i.parent for i in self.knowledge.indications.values()})
+
     def drug(self, query: str) -> Drug:
-        try:
-            return self.knowledge.drugs[self.drug_index.resolve(query)]
-        except NotFound as exc:
-            raise self._elsewhere(exc, self.trial_index, "trial") from None
+        return self.knowledge.drugs[self.names.resolve("drug", query)]
 
     def trial(self, query: str) -> Trial:
         return self.knowledge.trials[self.trial_id(query)]
 
     def trial_id(self, query: str) -> str:
-        try:
-            return self.trial_index.resolve(query)
-        except NotFound as exc:
-            raise self._elsewhere(exc, self.drug_index, "drug") from None
-
-    @staticmethod
-    def _elsewhere(exc: NotFound, other: NameIndex, command: str) -> NotFound:
-        """A trial name given to `drug` (or the reverse) earns a pointer to the right command."""
-        hits = other.exact.get(normalise(exc.query))
-        if hits and len(hits) == 1:
-            name = other.labels[next(iter(hits))]
-            return NotFound(exc.kind, exc.query, exc.suggestions, hint=f"{name} is a {command}: try `immuno {command} {exc.query}`")
-        return exc
+        return self.names.resolve("trial", query)
 
     def endpoint(self, query: str):
-        return self.knowledge.endpoints[self.endpoint_index.resolve(query)]
+        return self.knowledge.endpoints[self.names.resolve("endpoint", query)]
 
     def indication(self, query: str):
-        return self.knowledge.indications[self.indication_index.resolve(query)]
+        return self.knowledge.indications[self.names.resolve("indication", query)]
 
     # --- drug card -------------------------------------------------------------------------------
 
@@ -86,34 +71,8 @@ class Catalogue:
 
     # --- compare ---------------------------------------------------------------------------------
 
-    def filters(self, endpoint: str | None = None, *, indication: str | None = None, drug: str | None = None,
-                target: str | None = None, modality: str | None = None, setting: str | None = None,
-                phase: str | None = None, population: str | None = None, year: int | None = None,
-                cut: str = "latest", sort: str = "trial") -> "Filters":
-        """Check and resolve compare's filters once, against the names this catalogue knows."""
-        if cut not in CUT_CHOICES:
-            raise UsageError(f"--cut must be one of {', '.join(CUT_CHOICES)}, not {cut!r}")
-        if sort not in SORT_CHOICES:
-            raise UsageError(f"--sort must be one of {', '.join(SORT_CHOICES)}, not {sort!r}")
-        from .schema import MODALITIES, SETTINGS
-
-        if setting and normalise(setting) not in {normalise(s) for s in SETTINGS}:
-            raise UsageError(f"--setting must be one of {', '.join(SETTINGS)}, not {setting!r}")
-        if modality and normalise(modality) not in {normalise(m) for m in MODALITIES}:
-            raise UsageError(f"--modality must be one of {', '.join(MODALITIES)}, not {modality!r}")
-        endpoint_id = self.endpoint(endpoint).id if endpoint else None
-        indication_id = self.indication(indication).id if indication else None
-        drug_id = self.drug(drug).id if drug else None
-        return Filters(
-            shown={"endpoint": endpoint_id, "indication": indication_id, "drug": drug_id, "target": target,
-                   "modality": modality, "setting": setting, "phase": phase, "population": population,
-                   "year": year, "cut": cut, "sort": sort},
-            endpoint=endpoint_id,
-            indications=self.knowledge.descendants(indication_id) if indication_id else None,
-            drug=drug_id, target=normalise(check_query(target)) if target else None,
-            modality=normalise(check_query(modality)) if modality else None,
-            setting=normalise(setting) if setting else None, phase=normalise(phase) if phase else None,
-            population=check_query(population).casefold() if population else None, year=year, cut=cut, sort=sort)
+    def filters(self, endpoint: str | None = None, **filters) -> Filters:
+        return compare_filters(self.names, endpoint, **filters)
 
     def compare(self, endpoint: str | None = None, **filters) -> "Comparison":
         chosen = self.filters(endpoint, **filters)
@@ -333,50 +292,6 @@ def comparison_rows(trial: Trial, result: Result) -> list[ComparisonRow]:
     return [ComparisonRow(trial, result, arm, None, None) for arm in present]
 
 
-@dataclass(slots=True)
-class Filters:
-    """compare's filters, checked and resolved (ids, normalised keys, an indication's descendants)."""
-
-    shown: dict  # as the user gave them, with resolved ids: echoed in the JSON
-    endpoint: str | None
-    indications: set[str] | None
-    drug: str | None
-    target: str | None
-    modality: str | None
-    setting: str | None
-    phase: str | None
-    population: str | None
-    year: int | None
-    cut: str
-    sort: str
-
-
-@dataclass(slots=True)
-class Facts:
-    """What compare filters and sorts one row by, so the compiled cache can choose rows without the trials."""
-
-    trial: str
-    name: str
-    indication: str
-    setting: str
-    phase: str
-    year: int | None
-    result: int  # the result's position in its trial: rows of one result stand or fall together
-    endpoint: str
-    population: str
-    published: str
-    primary_cut: bool
-    drugs: list[str]  # of the experimental arm
-    targets: list[str]
-    modalities: list[str]
-    hr: float | None
-    gain: float | None
-    ref: object = None  # the ComparisonRow in memory; the row's number in the compiled cache
-
-    def values(self) -> list:
-        return [getattr(self, name) for name in self.__slots__ if name != "ref"]
-
-
 def trial_facts(trial: Trial, k: Knowledge) -> list[Facts]:
     """A Facts for every comparison row of every result of `trial`, in the trial's order."""
     out = []
@@ -394,41 +309,3 @@ def trial_facts(trial: Trial, k: Knowledge) -> list[Facts]:
     return out
 
 
-def select(facts: list[Facts], f: Filters) -> list[Facts]:
-    """The rows compare shows, in order: the same whether the facts come from memory or the cache."""
-    kept = [x for x in facts
-            if (f.endpoint is None or x.endpoint == f.endpoint)
-            and (f.indications is None or x.indication in f.indications)
-            and (f.setting is None or normalise(x.setting) == f.setting)
-            and (f.phase is None or normalise(x.phase) == f.phase)
-            and (not f.year or x.year == f.year)]
-    if f.cut != "all":  # one result per trial, endpoint and population: the newest, or the primary
-        best: dict[tuple, Facts] = {}
-        for x in kept:
-            key = (x.trial, x.endpoint, x.population)
-            rank = x.published if f.cut == "latest" else (not x.primary_cut, x.published)
-            held = best.get(key)
-            if held is None:
-                best[key] = x
-                continue
-            held_rank = held.published if f.cut == "latest" else (not held.primary_cut, held.published)
-            if (rank > held_rank) if f.cut == "latest" else (rank < held_rank):
-                best[key] = x
-        kept = [x for x in kept if best[(x.trial, x.endpoint, x.population)].result == x.result]
-    kept = [x for x in kept
-            if (f.population is None or f.population in x.population.casefold())
-            and (f.drug is None or f.drug in x.drugs)
-            and (f.target is None or f.target in x.targets)
-            and (f.modality is None or f.modality in x.modalities)]
-    kept.sort(key=lambda x: x.published, reverse=True)  # ties: the newest cut first
-    kept.sort(key=_SORT_KEYS[f.sort])
-    return kept
-
-
-_SORT_KEYS = {
-    "trial": lambda x: (x.name.casefold(), x.endpoint, x.population),
-    "hr": lambda x: (x.hr is None, x.hr or 0, x.name),
-    "gain": lambda x: (x.gain is None, -(x.gain or 0), x.name),
-    "year": lambda x: (-(x.year or 0), x.name.casefold()),
-    "indication": lambda x: (x.indication, x.name.casefold()),
-}

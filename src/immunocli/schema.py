@@ -27,17 +27,7 @@ COUNT = {"type": "integer", "minimum": 0}
 P_VALUE = {"type": "string", "pattern": r"^\s*[<>≤≥=]?\s*(0?\.\d+|1(\.0+)?|\d(\.\d+)?[eE×x]10?\^?-?\d+)\s*$",
            "description": "as printed, e.g. \"<0.001\" or \"0.053\""}
 
-MODALITIES = [
-    "checkpoint-inhibitor", "car-t", "bispecific", "til", "tcr-t", "vaccine", "oncolytic-virus",
-    "cytokine", "antibody", "antibody-drug-conjugate", "chemotherapy", "targeted-therapy",
-    "hormonal-therapy", "other",
-]
-SETTINGS = [
-    "neoadjuvant", "perioperative", "adjuvant", "consolidation", "maintenance", "first-line",
-    "second-line", "later-line", "previously-treated",
-]
-ROLES = ["experimental", "control", "single"]
-CUT_KINDS = ["primary", "interim", "final", "update"]
+from .vocabulary import CUT_KINDS, MODALITIES, ROLES, SETTINGS  # noqa: E402,F401 - part of the schema
 
 
 def obj(required: list[str], props: dict[str, Any], **extra: Any) -> dict:

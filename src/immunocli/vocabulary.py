@@ -1,0 +1,14 @@
+"""The closed vocabularies of the knowledge files, apart from the schema so that `compare` can check its
+options without loading the schema."""
+
+MODALITIES = [
+    "checkpoint-inhibitor", "car-t", "bispecific", "til", "tcr-t", "vaccine", "oncolytic-virus",
+    "cytokine", "antibody", "antibody-drug-conjugate", "chemotherapy", "targeted-therapy",
+    "hormonal-therapy", "other",
+]
+SETTINGS = [
+    "neoadjuvant", "perioperative", "adjuvant", "consolidation", "maintenance", "first-line",
+    "second-line", "later-line", "previously-treated",
+]
+ROLES = ["experimental", "control", "single"]
+CUT_KINDS = ["primary", "interim", "final", "update"]
