@@ -27,7 +27,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 import synth  # noqa: E402
 
-IMMUNO = [sys.executable, "-m", "immunocli"]
+# The `immuno` console script of this Python's environment, as a user runs it (not `python -m`).
+_SCRIPT = Path(sys.executable).with_name("immuno")
+IMMUNO = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "immunocli"]
 REFERENCE = ("reference: python -c 'import typer'", [sys.executable, "-c", "import typer"])
 BUNDLED = [
     ("immuno trial KEYNOTE-942 --json", [*IMMUNO, "trial", "KEYNOTE-942", "--json"]),

@@ -226,12 +226,15 @@ class Compiled:
                        for k in range(shards)]
             for worker in workers:
                 worker.start()
-            while any(w.is_alive() for w in workers):
+            while True:
+                running = any(w.is_alive() for w in workers)
                 if self.progress:
                     for phase, at in (("reading", 0), ("compiling", 2)):
                         total = sum(counts[4 * k + at + 1] for k in range(shards))
                         if total:
                             self.progress(phase, sum(counts[4 * k + at] for k in range(shards)), total)
+                if not running:
+                    break
                 time.sleep(0.1)
             if any(w.exitcode != 0 for w in workers):
                 return None

@@ -1,7 +1,5 @@
 """The `immuno` command: parse, call the library, render. Nothing else lives here."""
 
-from __future__ import annotations
-
 import functools
 import json
 import os
