@@ -119,12 +119,17 @@ def test_long_tables_off_a_terminal_are_plain_lines(immuno):
     assert any("0.55 (0.45–0.66)" in line or "0.63" in line for line in rows)
 
 
-def test_json_rows_are_one_a_line_and_parse(immuno):
-    out = immuno("compare", "-e", "OS", "-i", "MEL", "--json").out
-    lines = out.splitlines()
-    parsed = json.loads(out)
-    row_lines = [line for line in lines if line.startswith('    {"trial":')]
-    assert len(row_lines) == len(parsed["rows"]) > 5
+@pytest.mark.parametrize("args, key, first", [
+    (("compare", "-e", "OS", "-i", "MEL"), "rows", '{"trial":'),
+    (("compare", "-e", "OS", "-i", "MEL", "--pool"), "rows", '{"trial":'),
+    (("list", "drugs"), "items", '{"id":'),
+    (("search", "BCMA"), "hits", '{"kind":'),
+])
+def test_json_listings_have_one_item_a_line_and_parse(immuno, args, key, first):
+    run = immuno(*args, "--json")
+    parsed = json.loads(run.out)
+    item_lines = [line for line in run.out.splitlines() if line.startswith("    " + first)]
+    assert run.code == 0 and len(item_lines) == len(parsed[key]) > 3
 
 
 def test_the_cache_directory_follows_platformdirs(monkeypatch, tmp_path):

@@ -37,11 +37,10 @@ CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE dirs(path TEXT PRIMARY KEY, mtime_ns INTEGER);
 CREATE TABLE files(id INTEGER PRIMARY KEY, path TEXT, size INTEGER, mtime_ns INTEGER, shared INTEGER);
 CREATE TABLE base(knowledge BLOB, names BLOB);
-CREATE TABLE trials(id TEXT PRIMARY KEY, file INTEGER, name TEXT, origin TEXT, data TEXT, views BLOB);
+CREATE TABLE trials(id TEXT PRIMARY KEY, file INTEGER, name TEXT, origin TEXT, data TEXT, card BLOB);
 CREATE TABLE names(key TEXT, trial TEXT);
 CREATE TABLE trial_drugs(drug TEXT, trial TEXT);
-CREATE TABLE rows(id INTEGER PRIMARY KEY, file INTEGER, trial TEXT, number INTEGER, endpoint TEXT, facts BLOB,
-                  cells TEXT);
+CREATE TABLE rows(id INTEGER PRIMARY KEY, file INTEGER, endpoint TEXT, facts BLOB, payload TEXT, cells TEXT);
 """
 _INDEXES = """
 CREATE INDEX names_key ON names(key);
@@ -339,10 +338,10 @@ class Compiled:
     def trial_card(self, query: str) -> dict:
         """The trial card payload."""
         for _attempt in range(2):
-            file, views = self.db.execute("SELECT file, views FROM trials WHERE id = ?", (self.trial_id(query),)).fetchone()
+            file, card = self.db.execute("SELECT file, card FROM trials WHERE id = ?", (self.trial_id(query),)).fetchone()
             if self._fresh([file]):
                 break
-        return marshal.loads(views)[0]
+        return marshal.loads(card)
 
     def drug_card(self, query: str) -> dict:
         """The drug card payload, loading only the trials that use the drug."""
@@ -379,21 +378,21 @@ class Selection:
     def __len__(self) -> int:
         return len(self.rows)
 
-    def _column(self, columns: str):
-        statement = f"SELECT {columns} FROM rows WHERE id = ?"
-        single = "," not in columns
-        for row in self.rows:
-            found = self.db.execute(statement, (row,)).fetchone()
-            yield found[0] if single else found
+    def _column(self, column: str):
+        """One column of the chosen rows, in their order: one query, through a temporary table of the order."""
+        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS chosen(seq INTEGER PRIMARY KEY, row INTEGER)")
+        self.db.execute("DELETE FROM chosen")
+        self.db.executemany("INSERT INTO chosen(row) VALUES (?)", ((row,) for row in self.rows))
+        for (value,) in self.db.execute(f"SELECT rows.{column} FROM chosen JOIN rows ON rows.id = chosen.row "
+                                        "ORDER BY chosen.seq"):
+            yield value
+
+    def texts(self):
+        """Each row's JSON, compact, as compiled: `--json` and `--format ndjson` write it as it is."""
+        return self._column("payload")
 
     def payloads(self):
-        """Each row's JSON payload, from its trial's compiled views (read once for its rows shown together)."""
-        held, views = None, None
-        for trial, number in self._column("trial, number"):
-            if trial != held:
-                held, views = trial, marshal.loads(
-                    self.db.execute("SELECT views FROM trials WHERE id = ?", (trial,)).fetchone()[0])
-            yield views[1][number]
+        return map(json.loads, self._column("payload"))
 
     def cells(self):
         return (text.split(_SEP) for text in self._column("cells"))
@@ -460,8 +459,8 @@ def _merge(target: str, parts: list[str]) -> None:
         db.execute("INSERT INTO files SELECT * FROM part.files WHERE shared = 0")
         for table in ("trials", "names", "trial_drugs"):
             db.execute(f"INSERT INTO {table} SELECT * FROM part.{table}")
-        db.execute("INSERT INTO rows (file, trial, number, endpoint, facts, cells) "
-                   "SELECT file, trial, number, endpoint, facts, cells FROM part.rows ORDER BY id")
+        db.execute("INSERT INTO rows (file, endpoint, facts, payload, cells) "
+                   "SELECT file, endpoint, facts, payload, cells FROM part.rows ORDER BY id")
         db.commit()
         db.execute("DETACH DATABASE part")
     db.executescript(_INDEXES)
@@ -476,6 +475,7 @@ def _fill(db: sqlite3.Connection, dirs, knowledge, files, stamps, progress, firs
     from . import serialize
     from .loader import no_gc
     from .model import Knowledge
+    from .contract import compact
     from .queries import Catalogue, trial_facts
     from .render.text import comparison_cells
 
@@ -503,22 +503,20 @@ def _fill(db: sqlite3.Connection, dirs, knowledge, files, stamps, progress, firs
         for done, trial in enumerate(knowledge.trials.values(), 1):
             file = file_ids.get(trial.origin)
             card = serialize.envelope("trial", trial=serialize.trial(trial, knowledge))
-            payloads = []
-            for number, facts in enumerate(trial_facts(trial, knowledge)):
+            for facts in trial_facts(trial, knowledge):
                 payload = serialize.comparison_row(facts.ref, knowledge)
-                payloads.append(payload)
-                rows.append((file, trial.id, number, facts.endpoint, marshal.dumps(facts.values()),
+                rows.append((file, facts.endpoint, marshal.dumps(facts.values()), compact(payload),
                              _SEP.join(c.replace(_SEP, " ") for c in comparison_cells(payload))))
-            # The card and the rows in one marshal (plain data: quicker than pickle, and no import to read).
+            # Cards are marshalled (plain data: quicker than pickle, nothing to import to read); rows are
+            # compact JSON, so that `compare --json` of 100,000 rows writes them without encoding.
             checked = data[trial.origin]
             text = getattr(checked, "text", None) or json.dumps(checked, ensure_ascii=False, separators=(",", ":"))
-            trials.append((trial.id, file, trial.name, trial.origin, text, marshal.dumps((card, payloads))))
+            trials.append((trial.id, file, trial.name, trial.origin, text, marshal.dumps(card)))
             drugs += [(d, trial.id) for d in trial.drugs]
             if done % 500 == 0 or done == total:
                 db.executemany("INSERT INTO trials VALUES (?, ?, ?, ?, ?, ?)", trials)
                 db.executemany("INSERT INTO trial_drugs VALUES (?, ?)", drugs)
-                db.executemany("INSERT INTO rows (file, trial, number, endpoint, facts, cells) VALUES (?, ?, ?, ?, ?, ?)",
-                               rows)
+                db.executemany("INSERT INTO rows (file, endpoint, facts, payload, cells) VALUES (?, ?, ?, ?, ?)", rows)
                 trials, drugs, rows = [], [], []
                 if progress:
                     progress("compiling", done, total)

@@ -316,11 +316,11 @@ def compare(
     found = compiled().comparison(endpoint, indication=indication, drug=drug, target=target, modality=modality,
                                   setting=setting, phase=phase, population=population, year=year, cut=cut, sort=sort)
     if fmt in ("json", "ndjson") and not (pool or plot or plot_file):  # streamed: 100,000 rows never held
-        from .contract import compact, to_json
+        from .contract import json_chunks
 
         head = envelope("comparison", filters=found.filters, rows=[], explain=explain)
-        texts = map(compact, found.payloads())
-        sys.stdout.writelines(to_json(head, texts) if fmt == "json" else (t + "\n" for t in texts))
+        texts = found.texts()
+        sys.stdout.writelines(json_chunks(head, texts) if fmt == "json" else (t + "\n" for t in texts))
         sys.stdout.flush()
     elif fmt == "table" and not (explain or pool or plot or plot_file or _rich(len(found))):
         from .render import plain

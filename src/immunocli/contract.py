@@ -5,7 +5,7 @@ time (docs/json.md).
 """
 
 import json
-from typing import Iterable
+from typing import Iterable, Iterator
 
 SCHEMA_VERSION = 1
 LIST_KEYS = {"comparison": "rows", "list": "items", "search": "hits"}
@@ -20,19 +20,27 @@ def compact(value) -> str:
 
 
 def to_json(payload: dict, items: Iterable[str] | None = None) -> str:
+    return "".join(json_chunks(payload, items))
+
+
+def json_chunks(payload: dict, items: Iterable[str] | None = None) -> Iterator[str]:
     """Indented JSON; a listing's items (comparison rows, list items, search hits) one compact item a line.
 
     One item a line keeps 100,000 rows quick to write (the C encoder; `items` may bring them already
-    encoded) and easy to grep and diff, while the envelope stays readable.
+    encoded, and they are streamed, never held) and easy to grep and diff; the envelope stays readable.
     """
     key = LIST_KEYS.get(payload.get("kind"))
     if key is None:
-        return json.dumps(payload, ensure_ascii=False, indent=2) + "\n"
-    lines = []
-    for name, value in payload.items():
-        if name == key:
-            body = ",\n    ".join(map(compact, value) if items is None else items)
-            lines.append(f"  {json.dumps(name)}: [\n    {body}\n  ]" if body else f"  {json.dumps(name)}: []")
-        else:
-            lines.append(f"  {json.dumps(name)}: " + json.dumps(value, ensure_ascii=False, indent=2).replace("\n", "\n  "))
-    return "{\n" + ",\n".join(lines) + "\n}\n"
+        yield json.dumps(payload, ensure_ascii=False, indent=2) + "\n"
+        return
+    yield "{"
+    for number, (name, value) in enumerate(payload.items()):
+        yield ("\n  " if number == 0 else ",\n  ") + json.dumps(name) + ": "
+        if name != key:
+            yield json.dumps(value, ensure_ascii=False, indent=2).replace("\n", "\n  ")
+            continue
+        count = 0
+        for count, text in enumerate(map(compact, value) if items is None else items, 1):
+            yield ("[\n    " if count == 1 else ",\n    ") + text
+        yield "\n  ]" if count else "[]"
+    yield "\n}\n"
