@@ -14,14 +14,21 @@ from . import text as fmt
 MAX_WIDTH = 48  # wider cells are printed whole; they just do not widen their column further
 
 
-def table(title: str, headers: list[str], rows: Iterable[list[str]], notes: Iterable[str] = ()) -> None:
-    sys.stdout.write("\n".join([*_lines(title, headers, rows), *notes]) + "\n")
+def flat(cell) -> str:
+    """A cell on one line: its line breaks become " · "."""
+    return "" if cell is None else str(cell).replace("\n", " · ")
+
+
+def table(title: str, headers: list[str], rows: Iterable[list[str]], notes: Iterable[str] = (),
+          flattened: bool = False) -> None:
+    sys.stdout.write("\n".join([*_lines(title, headers, rows, flattened), *notes]) + "\n")
     sys.stdout.flush()
 
 
-def _lines(title: str, headers: list[str], rows: Iterable[list[str]]) -> list[str]:
+def _lines(title: str, headers: list[str], rows: Iterable[list[str]], flattened: bool = False) -> list[str]:
     heads = [h.replace("\n", " / ") for h in headers]
-    cells = [[("" if c is None else str(c)).replace("\n", " · ") for c in row] for row in rows]
+    cells = rows if flattened else [[flat(c) for c in row] for row in rows]
+    cells = cells if isinstance(cells, list) else list(cells)
     widths = [min(MAX_WIDTH, max([len(h)] + [len(r[i]) for r in cells])) for i, h in enumerate(heads)]
     last = len(heads) - 1
     return [title, "  ".join(h.ljust(w) for h, w in zip(heads, widths)).rstrip(), "  ".join("-" * w for w in widths),
@@ -29,7 +36,7 @@ def _lines(title: str, headers: list[str], rows: Iterable[list[str]]) -> list[st
 
 
 def comparison(payload: dict, cells: Iterable[list[str]] | None = None, count: int | None = None) -> None:
-    """The comparison table; `cells` (precompiled) spares parsing each row's JSON."""
+    """The comparison table; `cells` (compiled, already flat) spare parsing each row's JSON."""
     rows = payload.get("rows") or []
     count = len(rows) if count is None else count
     endpoint = payload["filters"].get("endpoint")
@@ -42,7 +49,7 @@ def comparison(payload: dict, cells: Iterable[list[str]] | None = None, count: i
     notes += fmt.pooled_summary(payload.get("pooled"))
     notes.append(fmt.COMPARISON_NOTE)
     table(f"{count} result(s)" + (f" for {endpoint}" if endpoint else ""), fmt.COMPARISON_HEADERS,
-          cells if cells is not None else (fmt.comparison_cells(r) for r in rows), notes)
+          cells if cells is not None else (fmt.comparison_cells(r) for r in rows), notes, flattened=cells is not None)
 
 
 def listing(payload: dict) -> None:
