@@ -45,6 +45,7 @@ CREATE TABLE rows(id INTEGER PRIMARY KEY, file INTEGER, endpoint TEXT, facts BLO
 _INDEXES = """
 CREATE INDEX names_key ON names(key);
 CREATE INDEX trial_drugs_drug ON trial_drugs(drug);
+CREATE INDEX files_shared ON files(shared, path, size, mtime_ns);
 CREATE INDEX rows_facts ON rows(endpoint, id, file, facts);
 """
 
