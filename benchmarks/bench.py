@@ -38,8 +38,8 @@ BUNDLED = [
 ]
 
 
-def run(cmd: list[str], env: dict) -> tuple[float, int]:
-    """Seconds and peak RSS (KiB) of one fresh process; its output is discarded."""
+def run(cmd: list[str], env: dict) -> tuple[float, int, float]:
+    """Seconds, peak RSS (KiB) and CPU seconds (user + system) of one fresh process; output discarded."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -49,29 +49,33 @@ def run(cmd: list[str], env: dict) -> tuple[float, int]:
     proc.stderr.close()
     if proc.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}): {err}")
-    return elapsed, usage.ru_maxrss
+    return elapsed, usage.ru_maxrss, usage.ru_utime + usage.ru_stime
 
 
-def interleaved(commands: list[tuple[str, list[str]]], env: dict, runs: int) -> dict[str, tuple[float, int]]:
-    """Median seconds and peak KiB of each command, the reference first, after one warm-up round."""
+def interleaved(commands: list[tuple[str, list[str]]], env: dict, runs: int) -> dict[str, tuple[float, int, float]]:
+    """Median wall seconds, peak KiB and median CPU seconds of each command, after one warm-up round."""
     for _, cmd in commands:
         run(cmd, env)
     times: dict[str, list[float]] = {name: [] for name, _ in commands}
+    cpu: dict[str, list[float]] = {name: [] for name, _ in commands}
     peaks: dict[str, int] = {name: 0 for name, _ in commands}
     for _ in range(runs):
         for name, cmd in commands:
-            seconds, peak = run(cmd, env)
+            seconds, peak, used = run(cmd, env)
             times[name].append(seconds)
+            cpu[name].append(used)
             peaks[name] = max(peaks[name], peak)
-    return {name: (statistics.median(samples), peaks[name]) for name, samples in times.items()}
+    return {name: (statistics.median(times[name]), peaks[name], statistics.median(cpu[name])) for name in times}
 
 
-def report(title: str, results: dict[str, tuple[float, int]]) -> None:
-    reference = results[REFERENCE[0]][0]
+def report(title: str, results: dict[str, tuple[float, int, float]]) -> None:
+    """Wall time is the target's measure; CPU time (user + system) is steadier on a shared machine."""
+    reference, _, reference_cpu = results[REFERENCE[0]]
     print(f"\n{title}")
-    print(f"{'command':52} {'median ms':>10} {'× reference':>12} {'peak MiB':>9}")
-    for name, (seconds, peak) in results.items():
-        print(f"{name:52} {seconds * 1000:10.1f} {seconds / reference:12.2f} {peak / 1024:9.0f}")
+    print(f"{'command':46} {'median ms':>9} {'× ref':>6} {'CPU ms':>7} {'× ref':>6} {'peak MiB':>8}")
+    for name, (seconds, peak, used) in results.items():
+        print(f"{name:46} {seconds * 1000:9.1f} {seconds / reference:6.2f} {used * 1000:7.1f} "
+              f"{used / reference_cpu:6.2f} {peak / 1024:8.0f}")
     sys.stdout.flush()
 
 
@@ -85,7 +89,7 @@ def scale(count: int, env: dict, runs: int, as_json: bool, workdir: Path) -> Non
     shutil.rmtree(cache, ignore_errors=True)
     env = {**env, "IMMUNO_CACHE_DIR": str(cache)}
     with_data = [*IMMUNO, "--data-dir", str(data)]
-    seconds, peak = run([*with_data, "trial", "SYNTH-000001", "--json"], env)
+    seconds, peak, _ = run([*with_data, "trial", "SYNTH-000001", "--json"], env)
     size = sum(p.stat().st_size for p in cache.glob("knowledge-*.sqlite"))
     print(f"\n{count} synthetic trials ({'JSON' if as_json else 'YAML'}): first build and answer {seconds:.1f} s, "
           f"peak {peak / 1024:.0f} MiB, compiled file {size / 2**20:.0f} MiB")

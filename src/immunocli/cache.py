@@ -145,6 +145,7 @@ class Compiled:
         from .errors import DataError
         from .loader import build
 
+        self._base = self._names = None
         stamps = _dir_stamps(self.dirs)  # before reading: a file added meanwhile makes the next run rebuild
         shards = _shards(self.dirs) if self.path is not None else 1
         if shards > 1:
@@ -158,7 +159,6 @@ class Compiled:
             knowledge, problems = build(self.dirs, self.progress, files)
             if problems:
                 raise DataError(problems)
-            self._base = self._names = None
             db = self._write_file(knowledge, files, stamps)
             if db is None:
                 db = sqlite3.connect(":memory:")
@@ -408,11 +408,15 @@ SHARD_IDS = 10**9  # file ids of shard k start at k × this
 
 
 def _shards(dirs) -> int:
-    """How many processes to compile with: one per CPU for thousands of trials, where fork exists."""
+    """How many processes to compile with: one per CPU for thousands of trials, where fork is safe.
+
+    Not from a process with other threads (a notebook kernel, a server): a fork copies their locks.
+    """
     import multiprocessing
+    import threading
 
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    if cpus < 2 or "fork" not in multiprocessing.get_all_start_methods():
+    if cpus < 2 or threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
         return 1
     trials = 0
     for root, _origin in dirs:
