@@ -3,7 +3,8 @@
 A trial look-up reads one name and one card, and `compare` reads one line of facts per row and the
 cells or JSON of the rows it shows, so neither loads every trial: at 100,000 trials that is the
 difference between a tenth of a second and ten (benchmarks/README.md). What needs everything (search,
-list, the context cards, the library's `load()`) unpickles it from the same file.
+list, the context cards, the library's `load()`) is made from the checked file data kept in the same
+file.
 
 Fresh, or rebuilt: every use stats the knowledge directories (adding, removing or renaming a file
 changes its directory's mtime), every file that is not a trial (drugs, approvals, endpoints,
@@ -30,7 +31,8 @@ ENV_NO_CACHE = "IMMUNO_NO_CACHE"
 FORMAT = 3
 KEEP = 8  # compiled files kept for other lists of directories (with and without --data-dir …)
 # Modules whose code shapes the compiled form: an edited checkout must not answer from an old one.
-_CODE = ("cache.py", "loader.py", "model.py", "queries.py", "serialize.py", "index.py", "render/text.py")
+_CODE = ("cache.py", "loader.py", "model.py", "queries.py", "selection.py", "serialize.py", "contract.py",
+         "index.py", "render/text.py", "render/plain.py")
 
 _TABLES = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
@@ -55,7 +57,7 @@ def cache_dir() -> Path:
         return Path(os.environ[ENV_CACHE_DIR])
     if sys.platform == "linux":
         # platformdirs' own rule for Linux (XDG Base Directory), without its 5 ms import on every
-        # look-up; tests/test_cache.py checks the two agree. Elsewhere platformdirs decides.
+        # look-up; tests/test_scale.py checks the two agree. Elsewhere platformdirs decides.
         base = os.environ.get("XDG_CACHE_HOME", "").strip() or os.path.expanduser("~/.cache")
         return Path(base) / "immuno"
     from platformdirs import user_cache_dir
@@ -538,11 +540,21 @@ def _fill(db: sqlite3.Connection, dirs, knowledge, files, stamps, progress, firs
 
 
 def _tidy(current: Path) -> None:
-    """Keep the newest few compiled files (other --data-dir lists) and drop the older cache formats."""
+    """Keep the newest few compiled files (other --data-dir lists); drop older cache formats, and what a
+    killed build left behind an hour ago. Tidying never fails a run: another process may be at it too."""
+    import shutil
+    import time
+
     folder = current.parent
-    for old in folder.glob("knowledge-*.pickle"):
-        old.unlink(missing_ok=True)
-    compiled = sorted(folder.glob("knowledge-*.sqlite"), key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in compiled[KEEP:]:
-        if old != current:
+    try:
+        for old in folder.glob("knowledge-*.pickle"):
             old.unlink(missing_ok=True)
+        for left in [*folder.glob(".knowledge-*.tmp"), *folder.glob(".build-*")]:
+            if time.time() - left.stat().st_mtime > 3600:
+                shutil.rmtree(left, ignore_errors=True) if left.is_dir() else left.unlink(missing_ok=True)
+        compiled = sorted(folder.glob("knowledge-*.sqlite"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in compiled[KEEP:]:
+            if old != current:
+                old.unlink(missing_ok=True)
+    except OSError:
+        pass
