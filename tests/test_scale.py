@@ -150,3 +150,29 @@ def test_the_benchmark_smoke_run_passes(tmp_path):
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "trial SYNTH-000150 --json" in run.stdout
+
+
+def test_the_library_and_the_compiled_cache_compare_alike(immuno):
+    """`Catalogue.compare` (in memory) and `immuno compare` (compiled facts) share `selection`; pin it."""
+    from immunocli import Catalogue, load, serialize
+
+    knowledge = load()
+    for args, kwargs in ((("OS",), {"indication": "NSCLC", "sort": "hr"}), (("PFS",), {"cut": "all"}),
+                         ((None,), {"modality": "car-t"})):
+        library = serialize.comparison(Catalogue(knowledge).compare(*args, **kwargs), knowledge, pool=bool(args[0]))
+        flags = [f"--{k}={v}" for k, v in kwargs.items()] + (["-e", args[0], "--pool"] if args[0] else [])
+        cli = immuno("compare", *flags, "--json").json()
+        cli.pop("explain")
+        assert cli == json.loads(json.dumps(library)) and cli["rows"]
+
+
+def test_compare_sees_a_trial_edited_in_place_to_match(immuno, tmp_path):
+    root = synth.write(3, tmp_path / "synthetic", as_json=True)
+    shown = {r["trial"]["id"] for r in immuno("-d", str(root), "compare", "-e", "OS", "-i", "UM", "--json").json()["rows"]}
+    assert shown == {"imcgp100-202"}
+    path = root / "trials" / "synth-000003.json"
+    data = json.loads(path.read_text())
+    data["indication"] = "UM"
+    path.write_text(json.dumps(data) + " " * 10)  # in place: the directory's mtime stays
+    rows = immuno("-d", str(root), "compare", "-e", "OS", "-i", "UM", "--json").json()["rows"]
+    assert {r["trial"]["id"] for r in rows} == {"imcgp100-202", "synth-000003"}

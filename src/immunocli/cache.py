@@ -287,7 +287,7 @@ class Compiled:
 
     def knowledge(self, trial_ids=None):
         """The knowledge with all its trials, or only those named (the drug card needs only its own)."""
-        import json
+        import dataclasses
 
         from .loader import no_gc, trial_from_data
 
@@ -299,13 +299,9 @@ class Compiled:
                 found = [r for t in trial_ids for r in self.db.execute(columns + " WHERE id = ?", (t,))]
             if self._fresh(None if trial_ids is None else [f for _, f, _, _ in found]):
                 break
-        base = self.base()
         with no_gc():  # the checked data, made into objects by the loader's own constructor
             trials = {tid: trial_from_data(json.loads(data), origin) for tid, _, origin, data in found}
-        from .model import Knowledge
-
-        return Knowledge(drugs=base.drugs, trials=trials, approvals=base.approvals, endpoints=base.endpoints,
-                         indications=base.indications, directories=base.directories, context=base.context)
+        return dataclasses.replace(self.base(), trials=trials)
 
     def catalogue(self):
         from .queries import Catalogue
@@ -369,7 +365,7 @@ class Compiled:
             facts = [Facts(*marshal.loads(values), ref=(row, file))
                      for row, file, values in self.db.execute(query, (chosen.endpoint,) if chosen.endpoint else ())]
             rows = select(facts, chosen)
-            if self._fresh([f.ref[1] for f in rows]):
+            if self._fresh(None):  # every trial was weighed, so every trial file must be as compiled
                 break
         return Selection(self.db, chosen.shown, [f.ref[0] for f in rows])
 
@@ -480,12 +476,12 @@ def _merge(target: str, parts: list[str]) -> None:
 
 def _fill(db: sqlite3.Connection, dirs, knowledge, files, stamps, progress, first_file_id: int = 0,
           indexes: bool = True) -> None:
+    import dataclasses
     import pickle
 
     from . import serialize
-    from .loader import no_gc
-    from .model import Knowledge
     from .contract import compact
+    from .loader import no_gc
     from .queries import Catalogue, trial_facts
     from .render.plain import flat
     from .render.text import comparison_cells
@@ -497,8 +493,7 @@ def _fill(db: sqlite3.Connection, dirs, knowledge, files, stamps, progress, firs
                     for number, raw in enumerate(files, first_file_id)])
     db.executemany("INSERT INTO dirs VALUES (?, ?)", stamps.items())
     db.executemany("INSERT INTO meta VALUES (?, ?)", [("key", _key_text(dirs)), ("code", _code_stamp())])
-    base = Knowledge(drugs=knowledge.drugs, trials={}, approvals=knowledge.approvals, endpoints=knowledge.endpoints,
-                     indications=knowledge.indications, directories=knowledge.directories, context=knowledge.context)
+    base = dataclasses.replace(knowledge, trials={})
     catalogue = Catalogue(knowledge)
     names = {kind: (index.exact, index.labels) for kind, index in
              (("drug", catalogue.drug_index), ("endpoint", catalogue.endpoint_index),

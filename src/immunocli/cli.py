@@ -1,7 +1,6 @@
 """The `immuno` command: parse, call the library, render. Nothing else lives here."""
 
 import functools
-import json
 import os
 import sys
 from enum import Enum

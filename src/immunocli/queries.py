@@ -203,13 +203,6 @@ class Comparison:
     filters: dict
     rows: list[ComparisonRow] = field(default_factory=list)
 
-    def pool(self) -> PooledHazardRatio:
-        """Random-effects pooled HR of the rows shown (see `pool`)."""
-        return pool([{"trial": {"id": r.trial.id, "name": r.trial.name}, "population": r.result.population,
-                      "cut": {"published": r.result.cut.published},
-                      "hazard_ratio": {"value": r.hr.value, "ci": r.hr.ci, "ci_level": r.hr.ci_level} if r.hr else None}
-                     for r in self.rows])
-
 
 def pool(rows: list[dict]) -> PooledHazardRatio:
     """Random-effects pooled HR of comparison rows (the JSON contract's); rows without a usable CI are skipped.

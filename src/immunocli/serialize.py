@@ -149,10 +149,13 @@ def pooled(p) -> dict | None:
             "i2": p.i2, "q": p.q, "k": p.k, "trials": p.trials, "skipped": p.skipped, "warning": p.warning}
 
 
-def comparison(c: Comparison, k: Knowledge, pool=None) -> dict:
+def comparison(c: Comparison, k: Knowledge, pool: bool = False) -> dict:
+    """The library's comparison as `immuno compare --json` gives it (the CLI reads the compiled rows)."""
+    from .queries import pool as pool_rows
+
     body = {"filters": c.filters, "rows": [comparison_row(r, k) for r in c.rows]}
-    if pool is not None:
-        body["pooled"] = pooled(pool)
+    if pool and body["rows"]:
+        body["pooled"] = pooled(pool_rows(body["rows"]))
     return envelope("comparison", **body)
 
 
