@@ -37,7 +37,7 @@ def trial(i: int, rng: random.Random) -> dict:
     results = []
     for endpoint, base in (("OS", rng.uniform(8, 30)), ("PFS", rng.uniform(3, 12))):
         exp_median, ctl_median = round(base * rng.uniform(1.0, 1.5), 1), round(base, 1)
-        result = {"endpoint": endpoint, "cut": "primary", "population": "ITT", "primary_endpoint": endpoint == "OS",
+        result = {"endpoint": endpoint, "cut": "primary", "population": "ITT", "analysis": "itt", "primary_endpoint": endpoint == "OS",
                   "arms": {"exp": {"median": exp_median, "median_ci": _median_ci(rng, exp_median)},
                            "ctl": {"median": ctl_median, "median_ci": _median_ci(rng, ctl_median)}},
                   "hr": _hr(rng)}
@@ -46,7 +46,7 @@ def trial(i: int, rng: random.Random) -> dict:
                                                            "ctl": {"rate": rng.randint(15, 40)}}}]
         results.append(result)
     exp_count, ctl_count = rng.randint(10, n_exp // 2), rng.randint(5, n_ctl // 3)
-    results.append({"endpoint": "ORR", "cut": "primary", "population": "ITT",
+    results.append({"endpoint": "ORR", "cut": "primary", "population": "ITT", "analysis": "itt",
                     "arms": {"exp": {"rate": round(100 * exp_count / n_exp, 1), "count": exp_count, "n": n_exp},
                              "ctl": {"rate": round(100 * ctl_count / n_ctl, 1), "count": ctl_count, "n": n_ctl}}})
     return {

@@ -80,6 +80,7 @@ def test_a_result_with_only_a_hazard_ratio_is_shown_on_the_card(immuno, user_dir
   - endpoint: OS
     cut: primary
     population: PD-L1 ≥50% subgroup
+    analysis: subgroup
     arms: {}
     hr: {value: 0.43, ci: [0.3, 0.62], experimental: exp, control: ctl}
 """

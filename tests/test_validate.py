@@ -29,6 +29,7 @@ results:
   - endpoint: OS
     cut: primary
     population: ITT
+    analysis: itt
     arms:
       exp: {median: 20.1, median_ci: [15.0, 25.0]}
       ctl: {median: 12.0, median_ci: [10.0, 14.0]}

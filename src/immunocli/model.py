@@ -106,6 +106,8 @@ class Result(Record):
     hrs: list[HazardRatio] = field(default_factory=list)
     landmarks: list[Landmark] = field(default_factory=list)
     notes: str | None = None
+    analysis: str = "itt"  # itt | primary | subgroup | sensitivity | per-protocol | safety (vocabulary.ANALYSES)
+    indication: str | None = None  # a cohort's own disease, where it differs from the trial's
 
 
 @dataclass(slots=True)
@@ -137,6 +139,7 @@ class Trial(Record):
     biomarkers: list[str] = field(default_factory=list)
     enrolled: int | None = None
     notes: str | None = None
+    primary_outcome: str | None = None  # met | not-met | mixed | descriptive (vocabulary.OUTCOMES)
 
     def arm(self, arm_id: str) -> Arm:
         for arm in self.arms:  # a loop, not next(genexpr): called for every figure when compiling

@@ -95,6 +95,15 @@ def check_interval(estimate, ci, what: str) -> str | None:
     return None
 
 
+_FIGURES = ("median", "rate", "count", "events")
+
+
+def _has_figure(result) -> bool:
+    """A result row must say something: a row of arm sizes alone is not a result."""
+    return bool(result.get("hr") or result.get("landmarks")
+                or any(fig.get(key) is not None for fig in result["arms"].values() for key in _FIGURES))
+
+
 def check_figures(fig, report: _Report, where: str, arm_n: int | None, kind: str | None) -> None:
     if not fig:
         report(fig, None, f"{where}: no figures")
@@ -164,8 +173,10 @@ def check_trial(d, display: str, known: Known) -> Iterator[Problem]:
             report(result, "endpoint", f"{where} is given twice")
         seen.add(key)
         kind = endpoint.kind if endpoint else None
-        if not result["arms"] and not result.get("hr"):
-            report(result, "arms", f"{where}: no per-arm figures and no hazard ratio")
+        if result.get("indication") is not None and result["indication"] not in known.indications:
+            report(result, "indication", f"{where}: unknown indication {result['indication']!r}")
+        if not _has_figure(result):
+            report(result, "arms", f"{where}: no figure (median, rate, count, hazard ratio or landmark rate)")
         for arm_id, fig in result["arms"].items():
             if arm_id not in arms:
                 report(result["arms"], arm_id, f"{where}: unknown arm {arm_id!r}")

@@ -12,3 +12,7 @@ SETTINGS = [
 ]
 ROLES = ["experimental", "control", "single"]
 CUT_KINDS = ["primary", "interim", "final", "update"]
+# What population a result is: rows are chosen from this, never from the wording of `population`.
+ANALYSES = ["itt", "primary", "subgroup", "sensitivity", "per-protocol", "safety"]
+MAIN_ANALYSES = ("itt", "primary", "safety")  # what `compare` shows without --subgroups
+OUTCOMES = ["met", "not-met", "mixed", "descriptive"]
