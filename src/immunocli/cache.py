@@ -492,7 +492,7 @@ def _fill(db: sqlite3.Connection, dirs, knowledge, files, stamps, progress, firs
                    [(number, str(raw.path), *raw.stamp, raw.kind != "trial")
                     for number, raw in enumerate(files, first_file_id)])
     db.executemany("INSERT INTO dirs VALUES (?, ?)", stamps.items())
-    db.executemany("INSERT INTO meta VALUES (?, ?)", [("key", _key_text(dirs)), ("code", _code_stamp())])
+    db.executemany("INSERT INTO meta VALUES (?, ?)", [("key", _key_text(dirs)), ("code", _code_stamp()), ("knowledge_as_of", serialize.knowledge_as_of(knowledge))])
     base = dataclasses.replace(knowledge, trials={})
     catalogue = Catalogue(knowledge)
     names = {kind: (index.exact, index.labels) for kind, index in

@@ -22,6 +22,7 @@ app = _typer()
 
 class Format(str, Enum):
     table = "table"
+    tsv = "tsv"
     json = "json"
     ndjson = "ndjson"
     csv = "csv"
@@ -31,6 +32,8 @@ class Format(str, Enum):
 class CardFormat(str, Enum):
     table = "table"
     json = "json"
+    markdown = "markdown"
+    csv = "csv"
 
 
 class What(str, Enum):
@@ -42,8 +45,12 @@ class What(str, Enum):
 
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="JSON on stdout (the documented contract); same as --format json.")]
-FormatOpt = Annotated[Optional[Format], typer.Option("--format", "-f", help="Output format.", case_sensitive=False)]
+FormatOpt = Annotated[Optional[Format], typer.Option("--format", "-f", case_sensitive=False, help=(
+    "Output format; table is a table on a terminal and TSV when piped."))]
 CardFormatOpt = Annotated[Optional[CardFormat], typer.Option("--format", "-f", help="Output format.", case_sensitive=False)]
+NoPagerOpt = Annotated[bool, typer.Option("--no-pager", help="Never page long output (also IMMUNO_PAGER=cat).")]
+NoHeadersOpt = Annotated[bool, typer.Option("--no-headers", help="TSV and CSV without their header row.")]
+LimitOpt = Annotated[Optional[int], typer.Option("--limit", "-n", min=0, metavar="N", help="Show the first N only.")]
 PlotOpt = Annotated[bool, typer.Option("--plot", help="Draw a forest plot of the hazard ratios under the table.")]
 PlotFileOpt = Annotated[Optional[str], typer.Option("--plot-file", metavar="FILE.svg|FILE.png",
                                                     help="Write the forest plot to an SVG (or PNG, with matplotlib).")]
@@ -60,7 +67,11 @@ class State:
 
 def _version(value: bool) -> None:
     if value:
-        print(f"immuno {__version__}")
+        try:
+            as_of = _as_of(compiled())
+        except ImmunoError:
+            as_of = None
+        print(f"immuno {__version__}" + (f" (knowledge as of {as_of})" if as_of else ""))
         raise typer.Exit()
 
 
@@ -168,20 +179,128 @@ def _choose(json_flag: bool, format_: Enum | None) -> str:
     return "json" if json_flag else (format_.value if format_ else "table")
 
 
-def emit(payload: dict, fmt: str, table_view) -> None:
-    if fmt == "table":
-        table_view(payload)
-        return
-    if fmt == "json":
+def _as_of(source) -> str | None:
+    """The compiled knowledge's newest source date (cache meta), for documents, footers and --version."""
+    try:
+        found = source.db.execute("SELECT value FROM meta WHERE key = 'knowledge_as_of'").fetchone()
+    except Exception:  # an older compiled file, or none: the date is a courtesy, never a failure
+        return None
+    return found[0] if found else None
+
+
+def emit(payload: dict, fmt: str, view: str | None, *, as_of: str | None = None, pager: bool = True,
+         headers: bool = True, options: dict | None = None) -> None:
+    """The one output path: the command's payload in the chosen format. `view` names the card or listing."""
+    from .contract import stamp
+
+    payload = stamp(payload, as_of)
+    if fmt == "json" or view is None:
         from .contract import to_json
 
-        out = to_json(payload)
-    else:
-        from .render import flat
+        _write(to_json(payload))
+        return
+    if view.endswith("_card"):
+        _emit_card(payload, fmt, view, pager, headers, options or {})
+        return
+    _emit_listing(payload, fmt, view, pager, headers)
 
-        out = {"ndjson": flat.ndjson, "csv": flat.to_csv, "markdown": flat.to_markdown}[fmt](payload)
-    sys.stdout.write(out)
+
+def _write(text: str) -> None:
+    sys.stdout.write(text)
     sys.stdout.flush()
+
+
+def _emit_card(payload: dict, fmt: str, view: str, pager: bool, headers: bool, options: dict) -> None:
+    from .render import table
+
+    if fmt == "table":
+        table.card(view, payload, pager, **options)
+    elif fmt == "markdown":
+        from .render import page
+
+        _write(page.markdown(table.blocks(view, payload, **options)))
+    else:  # csv
+        from .render import export
+
+        text, left_out = export.card_csv(view, payload, headers)
+        _write(text)
+        if left_out:
+            table.notice(f"immuno: {left_out}")
+
+
+def _emit_listing(payload: dict, fmt: str, view: str, pager: bool, headers: bool) -> None:
+    """Comparison rows, list items or search hits; the pooled HR and derived figures in every format."""
+    from .render import table
+
+    key = {"comparison": "rows", "listing": "items", "hits": "hits"}[view]
+    count = len(payload[key])
+    extras = _extras(payload) if view == "comparison" else []
+    if fmt == "table" and table.terminal():
+        from .render import cards
+
+        if view == "comparison":
+            blocks = [cards.comparison_table(payload["rows"], None)]
+            if payload.get("explain"):
+                blocks.append(cards.derived_table(payload["rows"]))
+            notes = table.comparison_notes(payload)
+        else:
+            blocks = [(cards.listing_table if view == "listing" else cards.hits_table)(payload)]
+            notes = []
+        table.listing(_count_line(payload, view, count), blocks, notes, pager)
+        return
+    if fmt in ("table", "tsv"):
+        from .render.text import comparison_cells, COMPARISON_COLUMNS
+
+        if view == "comparison":
+            table.tsv(COMPARISON_COLUMNS, (comparison_cells(r) for r in payload["rows"]), headers)
+        else:
+            table.tsv(*table.listing_rows(payload), headers)
+        _stderr_notes(payload, view, count, extras)
+        return
+    from .render import flat
+
+    if fmt == "markdown":
+        text = flat.to_markdown(payload)
+        if extras:
+            text += "\n" + "\n\n".join(extras) + "\n"
+        _write(text)
+        return
+    _write(flat.ndjson(payload) if fmt == "ndjson" else flat.to_csv(payload, headers))
+    for line in extras:
+        table.notice(line)
+
+
+def _extras(payload: dict) -> list[str]:
+    """What a comparison holds beyond its rows (pooled HR, derived figures), as lines of text."""
+    from .render import text as fmt_text
+
+    lines = fmt_text.pooled_summary(payload.get("pooled"))
+    if payload.get("explain"):
+        lines += [f"Derived: {r['trial']['name']} ({r['population']}): {d['name']} {fmt_text.num(d['value'])} "
+                  f"{d['unit']} = {d['formula']}" for r in payload["rows"] for d in r["derived"]]
+    return lines
+
+
+def _count_line(payload: dict, view: str, count: int) -> str:
+    total = payload.get("total", count)
+    shown = f"{count} of {total}" if total != count else str(count)
+    if view == "comparison":
+        endpoint = payload["filters"].get("endpoint")
+        return f"{shown} result(s)" + (f" for {endpoint}" if endpoint else "")
+    if view == "hits":
+        return f"{shown} match(es) for {payload['query']!r}"
+    return f"{shown} {payload['what']}"
+
+
+def _stderr_notes(payload: dict, view: str, count: int, extras: list[str]) -> None:
+    """Piped: the count, the pooled HR and the caution on stderr, so they never mix into `sort`."""
+    from .render import table
+
+    table.notice(_count_line(payload, view, count))
+    for line in extras:
+        table.notice(line)
+    if view == "comparison":
+        table.notice(table.comparison_notes({"knowledge_as_of": payload.get("knowledge_as_of")})[-1])
 
 
 def _plots(rows: list[dict], pooled: dict | None, plot: bool, plot_file: str | None, fmt: str, title: str) -> None:
@@ -201,30 +320,22 @@ def _plots(rows: list[dict], pooled: dict | None, plot: bool, plot_file: str | N
         sys.stderr.write(f"immuno: wrote {plot_file} ({len(items)} hazard ratios)\n")
 
 
-def _context_card(name: str, query: str, json_: bool, format_) -> None:
+def _context_card(name: str, query: str, json_: bool, format_, no_pager: bool = False) -> None:
     """The indication, biomarker and irAE cards share one path: build from the catalogue, render."""
     from . import context
 
-    emit(getattr(context, name)(catalogue(), query), _choose(json_, format_), _table(name))
+    source = compiled()
+    from .queries import Catalogue
+
+    emit(getattr(context, name)(Catalogue(source.knowledge()), query), _choose(json_, format_), name,
+         as_of=_as_of(source), pager=not no_pager)
 
 
-RICH_MAX_ROWS = 500  # Rich lays out ~2 ms a row: beyond this, or off a terminal, long tables are plain text
-_LONG_VIEWS = {"comparison": "rows", "listing": "items", "hits": "hits"}
-
-
-def _rich(rows: int) -> bool:
-    return rows <= RICH_MAX_ROWS and sys.stdout.isatty()
-
-
-def _table(name: str):
-    def view(payload):
-        if name in _LONG_VIEWS and not _rich(len(payload[_LONG_VIEWS[name]])):
-            from .render import plain as renderer
-        else:
-            from .render import table as renderer
-        getattr(renderer, name)(payload)
-
-    return view
+def _limited(payload: dict, key: str, limit: int | None) -> dict:
+    """The first `limit` items; `total` says how many there were."""
+    if limit is not None and len(payload[key]) > limit:
+        payload = {**payload, key: payload[key][:limit], "total": len(payload[key])}
+    return payload
 
 
 # --- commands --------------------------------------------------------------------------------------
@@ -233,8 +344,12 @@ def _table(name: str):
 @handled
 def drug(
     query: Annotated[str, typer.Argument(help="Generic, brand or code name, or a common abbreviation.")],
+    full: Annotated[bool, typer.Option("--full", help="Also the approvals' texts and the trials' full results.")] = False,
+    approvals: Annotated[bool, typer.Option("--approvals", help="Only the approvals, with their texts.")] = False,
+    trials: Annotated[bool, typer.Option("--trials", help="Only the trials, with their full results.")] = False,
     json_: JsonOpt = False,
     format_: CardFormatOpt = None,
+    no_pager: NoPagerOpt = False,
 ) -> None:
     """A drug card: class, targets, FDA approvals and its trials with their headline results.
 
@@ -246,7 +361,9 @@ def drug(
 
       immuno drug axi-cel
     """
-    emit(compiled().drug_card(query), _choose(json_, format_), _table("drug_card"))
+    source = compiled()
+    emit(source.drug_card(query), _choose(json_, format_), "drug_card", as_of=_as_of(source), pager=not no_pager,
+         options={"full": full, "approvals": approvals, "trials": trials})
 
 
 @app.command()
@@ -257,6 +374,7 @@ def trial(
     plot_file: PlotFileOpt = None,
     json_: JsonOpt = False,
     format_: CardFormatOpt = None,
+    no_pager: NoPagerOpt = False,
 ) -> None:
     """A trial card: design, arms, and every endpoint of every data cut, each with its source.
 
@@ -268,12 +386,13 @@ def trial(
 
       immuno trial NCT03897881
     """
-    payload = compiled().trial_card(query)
+    source = compiled()
+    payload = source.trial_card(query)
     fmt = _choose(json_, format_)
-    emit(payload, fmt, _table("trial_card"))
+    emit(payload, fmt, "trial_card", as_of=_as_of(source), pager=not (no_pager or plot))
     rows = [{"trial": {"name": payload["trial"]["name"]}, "endpoint": r["endpoint"],
              "population": f"{r['population']} · {hr['experimental_label']} vs {hr['control_label']} · "
-                           + next(c["published"] for c in payload["trial"]["cuts"] if c["id"] == r["cut"]),
+                           + r["cut"]["published"],
              "hazard_ratio": hr} for r in payload["trial"]["results"] for hr in r["hazard_ratios"]]
     _plots(rows, None, plot, plot_file, fmt, f"{payload['trial']['name']}: hazard ratios")
 
@@ -296,8 +415,11 @@ def compare(
     explain: Annotated[bool, typer.Option("--explain", help="Show derived figures (1 − HR, median gain, NNT) with formulas.")] = False,
     plot: PlotOpt = False,
     plot_file: PlotFileOpt = None,
+    limit: LimitOpt = None,
     json_: JsonOpt = False,
     format_: FormatOpt = None,
+    no_headers: NoHeadersOpt = False,
+    no_pager: NoPagerOpt = False,
 ) -> None:
     """One row per trial result: arms, medians, HR (CI), landmark rates, source.
 
@@ -312,29 +434,49 @@ def compare(
       immuno compare -e OS --target PD-1 --indication NSCLC --pool --plot --plot-file forest.svg
     """
     fmt = _choose(json_, format_)
-    found = compiled().comparison(endpoint, indication=indication, drug=drug, target=target, modality=modality,
-                                  setting=setting, phase=phase, population=population, year=year, cut=cut, sort=sort)
+    source = compiled()
+    as_of = _as_of(source)
+    found = source.comparison(endpoint, indication=indication, drug=drug, target=target, modality=modality,
+                              setting=setting, phase=phase, population=population, year=year, cut=cut, sort=sort)
+    total = len(found)
+    if limit is not None:
+        found.rows = found.rows[:limit]
     if fmt in ("json", "ndjson") and not (pool or plot or plot_file):  # streamed: 100,000 rows never held
         from .contract import json_chunks
 
-        head = envelope("comparison", filters=found.filters, rows=[], explain=explain)
+        head = envelope("comparison", as_of, filters=found.filters, rows=[], explain=explain)
+        if total != len(found):
+            head["total"] = total
         texts = found.texts()
         sys.stdout.writelines(json_chunks(head, texts) if fmt == "json" else (t + "\n" for t in texts))
         sys.stdout.flush()
-    elif fmt == "table" and not (explain or pool or plot or plot_file or _rich(len(found))):
-        from .render import plain
+    elif fmt in ("table", "tsv") and not (explain or pool or plot or plot_file):  # from compiled cells
+        from .render import cards, table
 
-        plain.comparison({"filters": found.filters}, cells=found.cells(), count=len(found))
+        head = {"kind": "comparison", "filters": found.filters, "rows": (), "knowledge_as_of": as_of}
+        if total != len(found):
+            head["total"] = total
+        if fmt == "table" and table.terminal():
+            table.listing(_count_line(head, "comparison", len(found)),
+                          [cards.comparison_cells_table(found.cells(), None)], table.comparison_notes(head),
+                          not no_pager)
+        else:
+            from .render.text import COMPARISON_COLUMNS
+
+            table.tsv(COMPARISON_COLUMNS, found.cells(), not no_headers)
+            _stderr_notes(head, "comparison", len(found), [])
     else:
         from .queries import pool as pool_rows
         from .serialize import pooled
 
         rows = list(found.payloads())
-        payload = envelope("comparison", filters=found.filters, rows=rows)
+        payload = envelope("comparison", as_of, filters=found.filters, rows=rows)
+        if total != len(found):
+            payload["total"] = total
         if pool and rows:
             payload["pooled"] = pooled(pool_rows(rows))
         payload["explain"] = explain
-        emit(payload, fmt, _table("comparison"))
+        emit(payload, fmt, "comparison", pager=not (no_pager or plot), headers=not no_headers)
         _plots(rows, payload.get("pooled"), plot, plot_file, fmt,
                f"{found.filters.get('endpoint') or 'All endpoints'}: hazard ratios")
     if not len(found):
@@ -348,6 +490,7 @@ def endpoint(
     query: Annotated[str, typer.Argument(help="Endpoint id or name: OS, 'progression-free survival' …")],
     json_: JsonOpt = False,
     format_: CardFormatOpt = None,
+    no_pager: NoPagerOpt = False,
 ) -> None:
     """What an endpoint means, its synonyms, and whether higher is better.
 
@@ -359,13 +502,14 @@ def endpoint(
     """
     from . import serialize
 
-    cat = catalogue()
+    source = compiled()
+    cat = source.catalogue()
     e = cat.endpoint(query)
     count = sum(1 for t in cat.knowledge.trials.values() for r in t.results if r.endpoint == e.id)
     payload = serialize.envelope("endpoint", endpoint={
         "id": e.id, "name": e.name, "kind": e.kind, "higher_is_better": e.higher_is_better,
         "synonyms": e.synonyms, "definition": e.definition, "result_count": count, "origin": e.origin})
-    emit(payload, _choose(json_, format_), _table("endpoint_card"))
+    emit(payload, _choose(json_, format_), "endpoint_card", as_of=_as_of(source), pager=not no_pager)
 
 
 @app.command()
@@ -374,6 +518,7 @@ def indication(
     query: Annotated[str, typer.Argument(help="OncoTree code or disease name: NSCLC, 'lung cancer', melanoma …")],
     json_: JsonOpt = False,
     format_: CardFormatOpt = None,
+    no_pager: NoPagerOpt = False,
 ) -> None:
     """The immunotherapies with trials in a disease, by setting, with pivotal trials and approvals.
 
@@ -383,7 +528,7 @@ def indication(
 
       immuno indication "multiple myeloma" --json
     """
-    _context_card("indication_card", query, json_, format_)
+    _context_card("indication_card", query, json_, format_, no_pager)
 
 
 @app.command()
@@ -392,6 +537,7 @@ def biomarker(
     query: Annotated[str, typer.Argument(help="MSI-H, dMMR, PD-L1, TMB-H …")],
     json_: JsonOpt = False,
     format_: CardFormatOpt = None,
+    no_pager: NoPagerOpt = False,
 ) -> None:
     """A biomarker: what it is, how it is measured, the approvals and trials that depend on it.
 
@@ -401,7 +547,7 @@ def biomarker(
 
       immuno biomarker "PD-L1" --json
     """
-    _context_card("biomarker_card", query, json_, format_)
+    _context_card("biomarker_card", query, json_, format_, no_pager)
 
 
 @app.command()
@@ -410,6 +556,7 @@ def irae(
     query: Annotated[str, typer.Argument(help="colitis, diarrhea, thyroid, myocarditis, CRS, ICANS, an organ …")],
     json_: JsonOpt = False,
     format_: CardFormatOpt = None,
+    no_pager: NoPagerOpt = False,
 ) -> None:
     """An immune-related adverse event: management, warnings, drugs most associated, trial rates.
 
@@ -419,15 +566,18 @@ def irae(
 
       immuno irae CRS --json | jq '.irae.trial_rates[] | [.trial.name, .experimental.rate]'
     """
-    _context_card("irae_card", query, json_, format_)
+    _context_card("irae_card", query, json_, format_, no_pager)
 
 
 @app.command()
 @handled
 def search(
     text: Annotated[str, typer.Argument(help="Words to look for in names, aliases, populations, notes …")],
+    limit: LimitOpt = None,
     json_: JsonOpt = False,
     format_: FormatOpt = None,
+    no_headers: NoHeadersOpt = False,
+    no_pager: NoPagerOpt = False,
 ) -> None:
     """Search everything: drugs, trials, endpoints, indications, approvals.
 
@@ -439,10 +589,10 @@ def search(
     """
     from . import serialize
 
-    cat = catalogue()
-    found = cat.search(text)
-    payload = serialize.envelope("search", query=text, hits=[serialize.hit(h) for h in found])
-    emit(payload, _choose(json_, format_), _table("hits"))
+    source = compiled()
+    found = source.catalogue().search(text)
+    payload = _limited(serialize.envelope("search", query=text, hits=[serialize.hit(h) for h in found]), "hits", limit)
+    emit(payload, _choose(json_, format_), "hits", as_of=_as_of(source), pager=not no_pager, headers=not no_headers)
     if not found:
         sys.stderr.write(f"immuno: nothing matches {text!r}\n")
         raise typer.Exit(ExitCode.NOT_FOUND)
@@ -452,8 +602,11 @@ def search(
 @handled
 def list_(
     what: Annotated[What, typer.Argument(help="drugs, trials, endpoints, indications or approvals.", case_sensitive=False)],
+    limit: LimitOpt = None,
     json_: JsonOpt = False,
     format_: FormatOpt = None,
+    no_headers: NoHeadersOpt = False,
+    no_pager: NoPagerOpt = False,
 ) -> None:
     """List what immuno knows.
 
@@ -466,9 +619,10 @@ def list_(
     from . import serialize
     from .listing import items
 
-    cat = catalogue()
-    emit(serialize.envelope("list", what=what.value, items=items(cat.knowledge, what.value)),
-         _choose(json_, format_), _table("listing"))
+    source = compiled()
+    payload = serialize.envelope("list", what=what.value, items=items(source.catalogue().knowledge, what.value))
+    emit(_limited(payload, "items", limit), _choose(json_, format_), "listing", as_of=_as_of(source),
+         pager=not no_pager, headers=not no_headers)
 
 
 @app.command()
@@ -492,7 +646,9 @@ def validate(
     payload = {**envelope("validation"), "ok": not problems, "count": len(problems),
                "problems": [p.to_dict() for p in problems]}
     if json_:
-        emit(payload, "json", None)
+        from .serialize import knowledge_as_of
+
+        emit(payload, "json", None, as_of=knowledge_as_of(_knowledge) if _knowledge else None)
     else:
         for p in problems:
             sys.stdout.write(f"{p}\n")

@@ -7,12 +7,21 @@ time (docs/json.md).
 import json
 from typing import Iterable, Iterator
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 LIST_KEYS = {"comparison": "rows", "list": "items", "search": "hits"}
 
 
-def envelope(kind: str, **body) -> dict:
-    return {"schema_version": SCHEMA_VERSION, "kind": kind, **body}
+def envelope(kind: str, knowledge_as_of: str | None = None, **body) -> dict:
+    """Every document opens alike; `knowledge_as_of` may be stamped later by whoever knows the knowledge."""
+    return {"schema_version": SCHEMA_VERSION, "kind": kind, "knowledge_as_of": knowledge_as_of, **body}
+
+
+def stamp(payload: dict, knowledge_as_of: str | None) -> dict:
+    """The document with its knowledge date (kept in place, after `kind`)."""
+    if knowledge_as_of and "kind" in payload:
+        payload = envelope(payload["kind"], knowledge_as_of,
+                           **{k: v for k, v in payload.items() if k not in ("schema_version", "kind", "knowledge_as_of")})
+    return payload
 
 
 def compact(value) -> str:

@@ -23,10 +23,24 @@ def cut(c: Cut) -> dict:
             "follow_up": c.follow_up, "source": source(c.source)}
 
 
+def _number(value):
+    """A figure as a number or null: "NR" (not reached) is carried by its own boolean, never in the number."""
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _bounds(ci):
+    return [_number(b) for b in ci] if ci is not None else None
+
+
+def _not_reached(ci):
+    return [b == "NR" for b in ci] if ci is not None else None
+
+
 def figures(f: ArmFigures | None) -> dict | None:
     if f is None:
         return None
-    return {"median": f.median, "median_ci": _list(f.median_ci), "rate": f.rate, "rate_ci": _list(f.rate_ci),
+    return {"median": _number(f.median), "median_not_reached": f.median == "NR", "median_ci": _bounds(f.median_ci),
+            "median_ci_not_reached": _not_reached(f.median_ci), "rate": f.rate, "rate_ci": _bounds(f.rate_ci),
             "count": f.count, "n": f.n, "events": f.events}
 
 
@@ -37,7 +51,7 @@ def _list(ci):
 def hazard_ratio(hr: HazardRatio | None, trial: Trial) -> dict | None:
     if hr is None:
         return None
-    return {"value": hr.value, "ci": _list(hr.ci), "ci_level": hr.ci_level, "p": hr.p, "p_sided": hr.p_sided,
+    return {"value": hr.value, "ci": _bounds(hr.ci), "ci_level": hr.ci_level, "p": hr.p, "p_sided": hr.p_sided,
             "experimental": hr.experimental, "control": hr.control,
             "experimental_label": trial.arm(hr.experimental).label, "control_label": trial.arm(hr.control).label}
 
@@ -53,16 +67,27 @@ def ref(k: Knowledge, kind: str, rid: str) -> dict:
     return out
 
 
+def cut_ref(c: Cut) -> dict:
+    """The cut a result belongs to, as every result (card or comparison row) names it."""
+    return {"id": c.id, "kind": c.kind, "label": c.label, "published": c.published, "data_cutoff": c.data_cutoff,
+            "follow_up": c.follow_up}
+
+
 def result(r: Result, trial: Trial, k: Knowledge) -> dict:
+    """One result in the shape a trial card and a comparison row share (docs/json.md)."""
+    roles = {a.id: a.role for a in trial.arms}
     return {
         "endpoint": ref(k, "endpoint", r.endpoint),
         "population": r.population,
+        "analysis": getattr(r, "analysis", None) or "itt",
+        "indication": ref(k, "indication", getattr(r, "indication", None) or trial.indication),
         "primary_endpoint": r.primary_endpoint,
-        "cut": r.cut.id,
-        "arms": [{"arm": arm_id, "label": trial.arm(arm_id).label, **figures(f)} for arm_id, f in r.arms.items()],
+        "cut": cut_ref(r.cut),
+        "arms": [{"arm": arm_id, "label": trial.arm(arm_id).label, "role": roles.get(arm_id), **figures(f)}
+                 for arm_id, f in r.arms.items()],
         "hazard_ratios": [hazard_ratio(hr, trial) for hr in r.hrs],
         "landmarks": [{"months": lm.months,
-                       "arms": [{"arm": a, "label": trial.arm(a).label, "rate": f.rate, "rate_ci": _list(f.rate_ci)}
+                       "arms": [{"arm": a, "label": trial.arm(a).label, "rate": f.rate, "rate_ci": _bounds(f.rate_ci)}
                                 for a, f in lm.arms.items()]} for lm in r.landmarks],
         "source": source(r.source),
         "notes": r.notes,
@@ -82,6 +107,7 @@ def trial(t: Trial, k: Knowledge) -> dict:
                   "drugs": [ref(k, "drug", d) for d in a.drugs]} for a in t.arms],
         "cuts": [cut(c) for c in t.cuts],
         "results": [result(r, t, k) for r in results],
+        "primary_outcome": getattr(t, "primary_outcome", None),
         "notes": t.notes, "origin": t.origin,
     }
 
@@ -91,6 +117,7 @@ def trial_summary(t: Trial, k: Knowledge) -> dict:
     headline = [r for r in select_cuts(t, None, "latest") if r.primary_endpoint] or select_cuts(t, None, "latest")[:1]
     return {"id": t.id, "name": t.name, "phase": t.phase, "indication": ref(k, "indication", t.indication),
             "setting": t.setting, "arms": [a.label for a in t.arms], "year": t.year,
+            "primary_outcome": getattr(t, "primary_outcome", None),
             "headline": [comparison_row(row, k) for r in headline for row in comparison_rows(t, r)], "origin": t.origin}
 
 
@@ -115,38 +142,62 @@ def approval(a, k: Knowledge) -> dict:
 
 
 def comparison_row(row: ComparisonRow, k: Knowledge) -> dict:
+    """A trial card's result plus the trial, its setting, and the comparison this row is about."""
     t, r = row.trial, row.result
     exp, ctl = row.figures
+    roles = {a.id: a.role for a in t.arms}
 
     def side(arm_id, figs):
         if arm_id is None:
             return None
-        return {"arm": arm_id, "label": t.arm(arm_id).label, **(figures(figs) or figures(ArmFigures()))}
+        return {"arm": arm_id, "label": t.arm(arm_id).label, "role": roles.get(arm_id),
+                **(figures(figs) or figures(ArmFigures()))}
 
+    body = result(r, t, k)
     return {
-        "trial": {"id": t.id, "name": t.name, "phase": t.phase, "year": t.year},
-        "indication": ref(k, "indication", t.indication),
+        "trial": {"id": t.id, "name": t.name, "phase": t.phase, "year": t.year, "nct": t.nct},
+        "indication": body.pop("indication"),
         "setting": t.setting,
-        "endpoint": ref(k, "endpoint", r.endpoint),
-        "population": r.population,
-        "cut": {"id": r.cut.id, "kind": r.cut.kind, "label": r.cut.label, "published": r.cut.published,
-                "follow_up": r.cut.follow_up},
+        **body,
         "experimental": side(row.experimental, exp),
         "control": side(row.control, ctl),
         "hazard_ratio": hazard_ratio(row.hr, t),
+        "landmark_pairs": [{"months": lm.months, "experimental": e.rate if e else None,
+                            "control": c.rate if c else None} for lm, e, c in row.landmark_pairs()],
         "median_gain_months": row.median_gain,
-        "landmarks": [{"months": lm.months, "experimental": e.rate if e else None,
-                       "control": c.rate if c else None} for lm, e, c in row.landmark_pairs()],
-        "source": source(r.source),
         "derived": [{"name": d.name, "value": d.value, "unit": d.unit, "formula": d.formula} for d in row.derived()],
     }
 
 
 def pooled(p) -> dict | None:
+    """The pooled HR, generically: a study is an object, whatever the pooling code put in it."""
     if p is None:
         return None
-    return {"method": p.method, "hazard_ratio": p.hazard_ratio, "ci": list(p.ci), "ci_level": 95, "tau2": p.tau2,
-            "i2": p.i2, "q": p.q, "k": p.k, "trials": p.trials, "skipped": p.skipped, "warning": p.warning}
+    if isinstance(p, dict):
+        return p
+    out = {"method": p.method, "hazard_ratio": p.hazard_ratio, "ci": list(p.ci), "ci_level": 95, "tau2": p.tau2,
+           "i2": p.i2, "q": p.q, "k": p.k}
+    for name in ("prediction_interval", "p"):
+        if getattr(p, name, None) is not None:
+            out[name] = p.__getattribute__(name)
+    out["studies"] = [s if isinstance(s, dict) else _study(s) for s in getattr(p, "studies", None) or p.trials]
+    out["excluded"] = [s if isinstance(s, dict) else _study(s) for s in getattr(p, "excluded", None) or p.skipped]
+    warnings = getattr(p, "warnings", None)
+    out["warnings"] = list(warnings) if warnings is not None else ([p.warning] if p.warning else [])
+    return out
+
+
+def _study(text: str) -> dict:
+    """A study the pooling code still names in prose ("NAME (population, year)" or "NAME (population): why")."""
+    head, _, reason = text.partition("): ")
+    name, _, rest = head.partition(" (")
+    population, _, year = rest.rstrip(")").rpartition(", ")
+    if not (year.isdigit() and len(year) == 4):
+        population, year = rest.rstrip(")"), None
+    out = {"trial": name, "population": population, "year": int(year) if year else None}
+    if reason:
+        out["reason"] = reason
+    return out
 
 
 def comparison(c: Comparison, k: Knowledge, pool: bool = False) -> dict:
@@ -156,7 +207,14 @@ def comparison(c: Comparison, k: Knowledge, pool: bool = False) -> dict:
     body = {"filters": c.filters, "rows": [comparison_row(r, k) for r in c.rows]}
     if pool and body["rows"]:
         body["pooled"] = pooled(pool_rows(body["rows"]))
-    return envelope("comparison", **body)
+    return envelope("comparison", knowledge_as_of(k), **body)
+
+
+def knowledge_as_of(k: Knowledge) -> str | None:
+    """The newest published date of any data cut or approval: how current the answers can be."""
+    dates = [c.published for t in k.trials.values() for c in t.cuts if c.published]
+    dates += [a.date for a in k.approvals.values() if a.date]
+    return max(dates) if dates else None
 
 
 def hit(h: Hit) -> dict:

@@ -13,33 +13,48 @@ from ..contract import LIST_KEYS, compact
 from . import text as fmt
 
 COMPARISON_COLUMNS = [
-    "trial", "trial_id", "phase", "indication", "setting", "endpoint", "population", "cut", "published",
-    "experimental", "exp_median", "exp_median_ci_low", "exp_median_ci_high", "exp_rate", "exp_count", "exp_n",
-    "control", "ctl_median", "ctl_median_ci_low", "ctl_median_ci_high", "ctl_rate", "ctl_count", "ctl_n",
-    "hr", "hr_ci_low", "hr_ci_high", "hr_ci_level", "p", "median_gain_months", "landmarks", "citation", "pmid", "doi",
+    "trial", "trial_id", "nct", "phase", "indication", "setting", "endpoint", "population", "analysis",
+    "primary_endpoint", "cut", "published",
+    "experimental", "exp_median", "exp_median_not_reached", "exp_median_ci_low", "exp_median_ci_high", "exp_rate",
+    "exp_rate_ci_low", "exp_rate_ci_high", "exp_count", "exp_n", "exp_events",
+    "control", "ctl_median", "ctl_median_not_reached", "ctl_median_ci_low", "ctl_median_ci_high", "ctl_rate",
+    "ctl_rate_ci_low", "ctl_rate_ci_high", "ctl_count", "ctl_n", "ctl_events",
+    "hr", "hr_ci_low", "hr_ci_high", "hr_ci_level", "p", "p_sided", "median_gain_months", "landmarks", "citation",
+    "pmid", "doi",
 ]
+
+
+def _yes(value) -> str | None:
+    return None if value is None else ("yes" if value else "no")
 
 
 def comparison_record(row: dict) -> dict:
     """One comparison row as flat columns."""
     out = {
-        "trial": row["trial"]["name"], "trial_id": row["trial"]["id"], "phase": row["trial"]["phase"],
-        "indication": row["indication"]["id"], "setting": row["setting"], "endpoint": row["endpoint"]["id"],
-        "population": row["population"], "cut": row["cut"]["id"], "published": row["cut"]["published"],
+        "trial": row["trial"]["name"], "trial_id": row["trial"]["id"], "nct": row["trial"].get("nct"),
+        "phase": row["trial"]["phase"], "indication": row["indication"]["id"], "setting": row["setting"],
+        "endpoint": row["endpoint"]["id"], "population": row["population"], "analysis": row.get("analysis"),
+        "primary_endpoint": _yes(row.get("primary_endpoint")), "cut": row["cut"]["id"],
+        "published": row["cut"]["published"],
     }
     for prefix, side in (("exp", row["experimental"]), ("ctl", row["control"])):
         side = side or {}
         ci = side.get("median_ci") or [None, None]
+        rate_ci = side.get("rate_ci") or [None, None]
         out["experimental" if prefix == "exp" else "control"] = side.get("label")
-        out.update({f"{prefix}_median": side.get("median"), f"{prefix}_median_ci_low": ci[0],
-                    f"{prefix}_median_ci_high": ci[1], f"{prefix}_rate": side.get("rate"),
-                    f"{prefix}_count": side.get("count"), f"{prefix}_n": side.get("n")})
+        out.update({f"{prefix}_median": side.get("median"),
+                    f"{prefix}_median_not_reached": _yes(side.get("median_not_reached")) if side else None,
+                    f"{prefix}_median_ci_low": ci[0], f"{prefix}_median_ci_high": ci[1],
+                    f"{prefix}_rate": side.get("rate"), f"{prefix}_rate_ci_low": rate_ci[0],
+                    f"{prefix}_rate_ci_high": rate_ci[1], f"{prefix}_count": side.get("count"),
+                    f"{prefix}_n": side.get("n"), f"{prefix}_events": side.get("events")})
     hr = row.get("hazard_ratio") or {}
     hr_ci = hr.get("ci") or [None, None]
     src = row.get("source") or {}
     out.update({"hr": hr.get("value"), "hr_ci_low": hr_ci[0], "hr_ci_high": hr_ci[1],
-                "hr_ci_level": hr.get("ci_level"), "p": hr.get("p"), "median_gain_months": row.get("median_gain_months"),
-                "landmarks": fmt.landmarks(row["landmarks"]), "citation": src.get("citation"),
+                "hr_ci_level": hr.get("ci_level"), "p": hr.get("p"), "p_sided": hr.get("p_sided") if hr else None,
+                "median_gain_months": row.get("median_gain_months"),
+                "landmarks": fmt.landmarks(row.get("landmark_pairs", [])), "citation": src.get("citation"),
                 "pmid": src.get("pmid"), "doi": src.get("doi")})
     return out
 
@@ -49,7 +64,8 @@ def records(payload: dict) -> tuple[list[str], list[dict]]:
     if payload["kind"] == "comparison":
         return COMPARISON_COLUMNS, [comparison_record(r) for r in payload["rows"]]
     items = payload.get("items") if "items" in payload else payload.get("hits", [])
-    flat = [{k: (", ".join(map(str, v)) if isinstance(v, list) else v) for k, v in item.items()} for item in items]
+    flat = [{k: (", ".join(map(str, v)) if isinstance(v, list) else _yes(v) if isinstance(v, bool) else v)
+             for k, v in item.items()} for item in items]
     columns = list(flat[0]) if flat else []
     return columns, flat
 
@@ -59,11 +75,12 @@ def ndjson(payload: dict) -> str:
     return "".join(compact(item) + "\n" for item in payload.get(key, []))
 
 
-def to_csv(payload: dict) -> str:
+def to_csv(payload: dict, headers: bool = True) -> str:
     columns, rows = records(payload)
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
-    writer.writeheader()
+    if headers:
+        writer.writeheader()
     writer.writerows(rows)
     return buffer.getvalue()
 
@@ -81,7 +98,7 @@ def to_markdown(payload: dict) -> str:
         rows = [[r["trial"]["name"], r["indication"]["id"], r["setting"], r["endpoint"]["id"], r["population"],
                  f"{r['experimental']['label']}: {fmt.figure(r['experimental'])}" if r["experimental"] else "",
                  f"{r['control']['label']}: {fmt.figure(r['control'])}" if r["control"] else "—",
-                 fmt.hazard_ratio(r["hazard_ratio"]), fmt.landmarks(r["landmarks"]), fmt.source(r["source"])]
+                 fmt.hazard_ratio(r["hazard_ratio"]), fmt.landmarks(r.get("landmark_pairs", [])), fmt.source(r["source"])]
                 for r in payload["rows"]]
     else:
         columns, flat = records(payload)

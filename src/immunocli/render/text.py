@@ -28,19 +28,23 @@ def _number(value, _is_float: bool, decimals: int) -> str:
     return f"{value:.{max(places, decimals)}f}" if decimals or places else text
 
 
-def ci(bounds, decimals: int = 0) -> str:
+def ci(bounds, decimals: int = 0, not_reached=None) -> str:
+    """"12.2–30.3"; a bound not reached prints NR, one not reported "?"."""
     if not bounds:
         return ""
-    lo, hi = bounds
-    return f"{num(lo, decimals) if lo is not None else '?'}–{num(hi, decimals) if hi is not None else '?'}"
+    nr = not_reached or (False, False)
+    lo, hi = (b if b is not None else ("NR" if flag else "?") for b, flag in zip(bounds, nr))
+    return f"{num(lo, decimals)}–{num(hi, decimals)}"
 
 
 def median(fig: dict | None) -> str:
-    if not fig or fig.get("median") is None:
+    if not fig:
         return ""
-    text = num(fig["median"], 1)
+    if fig.get("median") is None and not fig.get("median_not_reached"):
+        return ""
+    text = "NR" if fig.get("median") is None else num(fig["median"], 1)
     if fig.get("median_ci"):
-        text += f" ({ci(fig['median_ci'], 1)})"
+        text += f" ({ci(fig['median_ci'], 1, fig.get('median_ci_not_reached'))})"
     return text
 
 
@@ -55,6 +59,13 @@ def rate(fig: dict | None) -> str:
     if fig.get("rate_ci"):
         text += f" [{ci(fig['rate_ci'])}]"
     return text
+
+
+def events(fig: dict | None) -> str:
+    if not fig or fig.get("events") is None:
+        return ""
+    return f"{fig['events']} events" + (f"/{fig['n']}" if fig.get("n") is not None and fig.get("rate") is None
+                                      and fig.get("count") is None else "")
 
 
 def figure(fig: dict | None) -> str:
@@ -74,15 +85,22 @@ def hazard_ratio(hr: dict | None, with_arms: bool = False, compact: bool = False
         label = "" if compact and level == 95 else level_text + " "
         text += f" ({label}{ci(hr['ci'], 2)})"
     if hr.get("p"):
-        p = str(hr["p"]).strip()
-        text += ("\n" if compact else ", ") + f"p{p if p[0] in '<>≤≥=' else '=' + p}"
-        text += " one-sided" if hr.get("p_sided") == 1 else ""
+        text += ("\n" if compact else ", ") + p_value(hr)
     if with_arms:
         text += f" — {hr['experimental_label']} vs {hr['control_label']}"
     return text
 
 
+def p_value(hr: dict | None) -> str:
+    """"p=0.053", "p<0.001", "p=0.0266 one-sided"."""
+    if not hr or not hr.get("p"):
+        return ""
+    p = str(hr["p"]).strip()
+    return f"p{p if p[0] in '<>≤≥=' else '=' + p}" + (" one-sided" if hr.get("p_sided") == 1 else "")
+
+
 def landmarks(items: list[dict]) -> str:
+    """A comparison row's landmark pairs ("24-mo: 50% vs 39%")."""
     out = []
     for lm in items:
         exp, ctl = lm.get("experimental"), lm.get("control")
@@ -108,39 +126,78 @@ def cut(c: dict) -> str:
     return " · ".join(b for b in bits if b)
 
 
-COMPARISON_HEADERS = ["trial\nexperimental vs control", "disease\nsetting", "endpoint\npopulation", "experimental",
-                      "control", "HR (95% CI)", "landmarks", "cut"]
+COMPARISON_COLUMNS = ["trial", "experimental", "control", "indication", "setting", "endpoint", "population",
+                      "analysis", "experimental_result", "control_result", "hazard_ratio", "p", "landmarks", "published"]
 
 
 def short(text: str, width: int = 34) -> str:
     return text if len(text) <= width else text[: width - 1].rstrip() + "…"
 
 
+def _hr_cell(hr: dict | None) -> str:
+    if not hr:
+        return ""
+    level = hr.get("ci_level", 95)
+    text = num(hr["value"], 2)
+    if hr.get("ci"):
+        text += f" ({'' if level == 95 else num(level) + '% CI '}{ci(hr['ci'], 2)})"
+    return text
+
+
 def comparison_cells(row: dict) -> list[str]:
-    """A comparison row as the table's cells: arms named briefly, the full labels are in the card and JSON."""
+    """A comparison row as whole, untruncated fields (COMPARISON_COLUMNS): the TSV line, and what the
+    terminal table lays out; compiled once per row so that 100,000 rows print without parsing JSON."""
     exp, ctl = row["experimental"], row["control"]
     return [
-        row["trial"]["name"] + "\n" + short(exp["label"]) + (f" vs {short(ctl['label'], 24)}" if ctl else ""),
-        f"{row['indication']['id']}\n{row['setting']}",
-        f"{row['endpoint']['id']}\n{row['population']}",
-        figure(exp), figure(ctl) if ctl else "—",
-        hazard_ratio(row["hazard_ratio"], compact=True), landmarks(row["landmarks"]),
-        row["cut"]["published"][:7],
+        row["trial"]["name"], exp["label"], ctl["label"] if ctl else "",
+        row["indication"]["id"], row["setting"], row["endpoint"]["id"], row["population"], row.get("analysis") or "",
+        figure(exp), figure(ctl) if ctl else "", _hr_cell(row["hazard_ratio"]), p_value(row["hazard_ratio"]),
+        landmarks(row.get("landmark_pairs", [])), row["cut"]["published"],
     ]
 
 
+CAUTION = "Reference information from published sources, not medical advice."
 COMPARISON_NOTE = ("Medians in months. HR: experimental vs control. Trials differ in population and era: compare "
-                   "with care. Reference information from published sources, not medical advice.")
+                   "with care. " + CAUTION)
+
+
+def _study_text(study) -> str:
+    if not isinstance(study, dict):
+        return str(study)
+    name = study.get("trial") or study.get("name") or ""
+    if isinstance(name, dict):
+        name = name.get("name", "")
+    bits = [b for b in (study.get("population"), study.get("year")) if b not in (None, "")]
+    text = name + (f" ({', '.join(map(str, bits))})" if bits else "")
+    if study.get("weight") is not None:
+        text += f" weight {num(study['weight'])}%"
+    return text + (f": {study['reason']}" if study.get("reason") else "")
 
 
 def pooled_summary(pooled: dict | None) -> list[str]:
-    """The pooled HR, what was left out, and the warning, as lines."""
+    """The pooled HR, the studies, what was left out and the warnings, as lines (from whatever keys it has)."""
     if not pooled:
         return []
-    lines = [f"Pooled HR {pooled['hazard_ratio']:.2f} (95% CI {pooled['ci'][0]:.2f}–{pooled['ci'][1]:.2f}); "
-             f"I² {pooled['i2']}%, τ² {pooled['tau2']}, Q {pooled['q']}, k={pooled['k']} ({pooled['method']})"]
-    if pooled["skipped"]:
-        lines.append("Not pooled: " + "; ".join(pooled["skipped"]))
-    if pooled["warning"]:
-        lines.append("Warning: " + pooled["warning"] + ".")
+    estimate = pooled.get("estimate", pooled.get("hazard_ratio"))
+    level = pooled.get("ci_level", 95)
+    head = f"Pooled HR {num(round(estimate, 2), 2)}"
+    if pooled.get("ci"):
+        head += f" ({num(level)}% CI {ci([round(b, 2) for b in pooled['ci']], 2)})"
+    interval = pooled.get("prediction_interval") or pooled.get("pi")
+    if interval:
+        head += f", prediction interval {ci([round(b, 2) for b in interval], 2)}"
+    if pooled.get("p") is not None:
+        head += f", p={pooled['p']}"
+    stats = [f"{label} {pooled[key]}" for key, label in (("i2", "I²"), ("tau2", "τ²"), ("q", "Q")) if key in pooled]
+    if pooled.get("i2") is not None:
+        stats[0] += "%"
+    stats.append(f"k={pooled.get('k')}")
+    lines = [head + "; " + ", ".join(stats) + (f" ({pooled['method']})" if pooled.get("method") else "")]
+    if pooled.get("studies"):
+        lines.append("Pooled: " + "; ".join(_study_text(s) for s in pooled["studies"]))
+    excluded = pooled.get("excluded", pooled.get("skipped"))
+    if excluded:
+        lines.append("Not pooled: " + "; ".join(_study_text(s) for s in excluded))
+    warnings = pooled.get("warnings", [pooled["warning"]] if pooled.get("warning") else [])
+    lines += ["Warning: " + w.rstrip(".") + "." for w in warnings]
     return lines

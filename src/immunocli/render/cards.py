@@ -1,0 +1,369 @@
+"""Each command's answer as page blocks: the same blocks are laid out for a terminal, a pipe or Markdown.
+
+Trial cards open with the primary result; results name arms by their short id (the arms table gives
+the full labels once); figures are kept whole (`page.keep`) so no layout parts them.
+"""
+
+from __future__ import annotations
+
+from . import text as fmt
+from .page import Fields, Line, Table, Title, keep
+
+OUTCOME = {"met": "met", "not-met": "not met", "mixed": "mixed", "descriptive": "descriptive"}
+LIST_TITLES = {"trial": "trial", "population": "population"}
+
+
+def footer(payload: dict) -> Line:
+    as_of = payload.get("knowledge_as_of")
+    return Line((f"Knowledge as of {as_of}. " if as_of else "") + fmt.CAUTION, "dim")
+
+
+def origin(value: str | None) -> str | None:
+    """Where a record came from, as a user knows it: "bundled", or their own file's path."""
+    if not value:
+        return None
+    return "bundled" if value.startswith("data/") else value
+
+
+# --- results -----------------------------------------------------------------------------------------
+
+def _is_itt(population: str) -> bool:
+    return population.strip().upper().startswith("ITT") or population.strip().lower() in ("all randomised",
+                                                                                          "all randomized")
+
+
+def _where(result: dict) -> str:
+    """Population, with the analysis when it is not the main one."""
+    analysis = result.get("analysis") or "itt"
+    return result["population"] + (f" ({analysis})" if analysis not in ("itt", "primary") else "")
+
+
+def _arm_name(result: dict, arm_id: str) -> str:
+    return arm_id
+
+
+def headline_parts(result: dict, cut_label: str | None = None) -> list[str]:
+    """The figures that answer "what did it show?" for one result, each a part that is never split."""
+    endpoint = result["endpoint"]["id"]
+    parts = []
+    arms = result["arms"]
+    two = len(arms) == 2
+    subject = endpoint + ("" if _is_itt(result["population"]) else f" ({_where(result)})")
+    for hr in result["hazard_ratios"]:
+        text = f"HR {fmt.hazard_ratio(hr)}"
+        if len(result["hazard_ratios"]) > 1 or not two:
+            text += f" ({hr['experimental']} vs {hr['control']})"
+        parts.append(keep(text))
+    medians = [fmt.median(a) for a in arms]
+    if any(medians):
+        if two and all(medians):
+            parts.append(keep(f"median {medians[0]} vs {medians[1]} mo"))
+        else:
+            parts += [keep(f"{a['arm']} median {m} mo") for a, m in zip(arms, medians) if m]
+    rates = [fmt.rate(a) for a in arms]
+    if any(rates):
+        if two and all(rates):
+            parts.append(keep(f"{rates[0]} vs {rates[1]}"))
+        else:
+            parts += [keep(f"{a['arm']} {r}") for a, r in zip(arms, rates) if r]
+    for lm in result["landmarks"]:
+        values = [f"{fmt.num(a['rate'])}%" for a in lm["arms"] if a.get("rate") is not None]
+        if values:
+            parts.append(keep(f"{fmt.num(lm['months'])}-mo {' vs '.join(values)}"))
+    if not parts:
+        events = [fmt.events(a) for a in arms if fmt.events(a)]
+        parts += [keep(e) for e in events]
+    if parts:
+        parts[0] = keep(subject + " ") + parts[0]
+    else:
+        parts.append(keep(subject + " (no figure)"))
+    if cut_label:
+        parts.append(cut_label)
+    return parts
+
+
+def _cut_label(cut: dict) -> str:
+    return f"{cut.get('label') or cut['kind'] + ' analysis'}, {cut['published']}"
+
+
+def headline_results(trial: dict) -> list[dict]:
+    """The primary endpoint's results at the newest cut that reports one (ITT first), else the newest result."""
+    results = trial["results"]
+    primary = [r for r in results if r["primary_endpoint"]]
+    if not primary:
+        return results[:1]
+    newest = primary[0]["cut"]["id"]  # results come newest cut first, primary endpoints first
+    at_cut = [r for r in primary if r["cut"]["id"] == newest]
+    chosen: dict[str, dict] = {}
+    for r in at_cut:
+        best = chosen.get(r["endpoint"]["id"])
+        if best is None or (_is_itt(r["population"]) and not _is_itt(best["population"])):
+            chosen[r["endpoint"]["id"]] = r
+    return list(chosen.values())[:3]
+
+
+def _headline_lines(trial: dict) -> list[Line]:
+    found = headline_results(trial)
+    if not found:
+        return [Line("No results recorded.")]
+    outcome = OUTCOME.get(trial.get("primary_outcome") or "")
+    label = ("Primary" + (f" ({outcome})" if outcome else "") if found[0]["primary_endpoint"] else "Latest")
+    return [Line(f"{label}: " + " · ".join(headline_parts(r, _cut_label(r["cut"]))), "bold") for r in found]
+
+
+def _hr_lines(result: dict) -> tuple[str, str]:
+    two = len(result["arms"]) == 2
+    hrs, ps = [], []
+    for hr in result["hazard_ratios"]:
+        text = fmt.hazard_ratio({k: v for k, v in hr.items() if k != "p"}, compact=True)
+        if len(result["hazard_ratios"]) > 1 or not two:
+            text += f" {hr['experimental']} vs {hr['control']}"
+        hrs.append(text)
+        ps.append(fmt.p_value(hr))
+    return "\n".join(hrs), "\n".join(ps) if any(ps) else ""
+
+
+def _arm_marks(result: dict, arm_id: str) -> list[str]:
+    return [f"{fmt.num(lm['months'])}-mo {fmt.num(a['rate'])}%" + (f" [{fmt.ci(a['rate_ci'])}]" if a.get("rate_ci") else "")
+            for lm in result["landmarks"] for a in lm["arms"] if a["arm"] == arm_id and a.get("rate") is not None]
+
+
+def _arm_ids(result: dict) -> list[str]:
+    ids = [a["arm"] for a in result["arms"]]
+    for lm in result["landmarks"]:
+        ids += [a["arm"] for a in lm["arms"] if a["arm"] not in ids]
+    return ids
+
+
+RESULT_HEADERS = ["endpoint", "population", "arm", "events", "median, mo (CI)", "rate", "HR (95% CI)", "p",
+                  "landmarks"]
+
+
+def results_table(title: str | None, results: list[dict]) -> Table:
+    rows, stacked = [], []
+    for r in results:
+        name = r["endpoint"]["id"] + (" (primary)" if r["primary_endpoint"] else "")
+        hrs, ps = _hr_lines(r)
+        figs = {a["arm"]: a for a in r["arms"]}
+        ids = _arm_ids(r) or ["—"]
+        for i, arm_id in enumerate(ids):
+            a = figs.get(arm_id, {})
+            rows.append([name if i == 0 else "", _where(r) if i == 0 else "", arm_id, fmt.events(a), fmt.median(a),
+                         fmt.rate(a), hrs if i == 0 else "", ps if i == 0 else "", "\n".join(_arm_marks(r, arm_id))])
+        stacked.append(Line(f"{name} · {_where(r)}", "bold", 2))
+        for hr in r["hazard_ratios"]:
+            stacked.append(Line(keep(f"HR {fmt.hazard_ratio(hr)}") + (f" · {hr['experimental']} vs {hr['control']}"
+                                if len(r["hazard_ratios"]) > 1 or len(r["arms"]) != 2 else ""), None, 4))
+        for arm_id in _arm_ids(r):
+            a = figs.get(arm_id, {})
+            bits = [fmt.events(a), fmt.median(a) and "median " + fmt.median(a) + " mo", fmt.rate(a), *_arm_marks(r, arm_id)]
+            bits = [keep(b) for b in bits if b]
+            if bits:
+                stacked.append(Line(f"{arm_id}: " + " · ".join(bits), None, 4))
+    return Table(title, RESULT_HEADERS, rows, fixed={3, 4, 5, 6, 7, 8}, stacked=stacked)
+
+
+# --- cards -------------------------------------------------------------------------------------------
+
+def trial_card(payload: dict) -> list:
+    t = payload["trial"]
+    blocks: list = [Title(" · ".join(b for b in (t["name"], f"phase {t['phase']}", t.get("nct"),
+                                                 f"{t['indication']['name']} ({t['indication']['id']})", t["setting"])
+                                     if b))]
+    blocks += _headline_lines(t)
+    outcome = OUTCOME.get(t.get("primary_outcome") or "")
+    blocks.append(Fields([
+        ("Population", t["population"]), ("Biomarkers", t["biomarkers"]), ("Design", t.get("design")),
+        ("Randomised", t.get("randomized")), ("Enrolled", t.get("enrolled")), ("Primary outcome", outcome),
+        ("Also known as", t["aliases"]), ("From", origin(t.get("origin"))),
+    ]))
+    blocks.append(Line(""))
+    blocks.append(Table("Arms", ["arm", "label", "role", "n", "drugs"],
+                        [[a["id"], a["label"], a["role"], "" if a["n"] is None else str(a["n"]),
+                          ", ".join(d["name"] for d in a["drugs"]) or "—"] for a in t["arms"]], fixed={0, 3}))
+    for c in t["cuts"]:
+        results = [r for r in t["results"] if r["cut"]["id"] == c["id"]]
+        if not results:
+            continue
+        blocks.append(Line(""))
+        blocks.append(results_table(fmt.cut(c), results))
+        blocks.append(Line(f"Source: {fmt.source(c['source'])}", "dim", 2))
+        for r in results:
+            if r["source"] and r["source"] != c["source"]:
+                blocks.append(Line(f"{r['endpoint']['id']} ({r['population']}): {fmt.source(r['source'])}", "dim", 2))
+            if r.get("notes"):
+                blocks.append(Line(f"Note ({r['endpoint']['id']}, {r['population']}): {r['notes']}", "dim", 2))
+    if t.get("notes"):
+        blocks += [Line(""), Line(f"Notes: {t['notes']}")]
+    return blocks + [footer(payload)]
+
+
+def _others(drugs: list[dict], own: str | None) -> str:
+    return " + ".join(d["name"] for d in drugs if d["id"] != own)
+
+
+def approvals_table(approvals: list[dict], title: str, own: str | None = None) -> Table:
+    """One line per approval: date, disease, setting, biomarker, the other drugs, the trials."""
+    return Table(title, ["date", "disease", "setting", "biomarker", "with", "trials"],
+                 [[a["date"], a["indication"]["id"], a.get("setting") or "", a.get("biomarker") or "",
+                   _others(a["drugs"], own), ", ".join(a["trials"])] for a in approvals], fixed={0, 1})
+
+
+def approval_texts(approvals: list[dict]) -> list:
+    return [Line("As approved", "bold"),
+            *(Line(f"{a['date']} {a['indication']['id']}: {a['text']}", None, 2) for a in approvals)]
+
+
+def _summary_headline(summary: dict) -> str:
+    rows = summary.get("headline") or []
+    if not rows:
+        return ""
+    return " · ".join(headline_parts(rows[0]))
+
+
+def trials_table(summaries: list[dict], title: str, extra: tuple[str, str] | None = None) -> Table:
+    """One line per trial with its headline result."""
+    headers = ["trial", "disease", "setting", "phase", "headline result"]
+    rows = [[s["name"], s["indication"]["id"], s["setting"], s["phase"], _summary_headline(s)] for s in summaries]
+    if extra:
+        headers.insert(4, extra[0])
+        for row, s in zip(rows, summaries):
+            row.insert(4, ", ".join(s.get(extra[1]) or []))
+    return Table(title, headers, rows, fixed={0, 3})
+
+
+def drug_card(payload: dict, full: bool = False, approvals: bool = False, trials: bool = False) -> list:
+    d = payload["drug"]
+    first = d.get("first_fda_approval")
+    summary = [d.get("drug_class"), d["modality"], "targets " + ", ".join(d["targets"]) if d["targets"] else None,
+               f"first FDA approval {first['date']}" if first else None,
+               f"{len(d['approvals'])} FDA approval(s)", f"{len(d['trials'])} trial(s)"]
+    blocks: list = [Title(d["name"] + (f" · {' / '.join(d['brands'])}" if d["brands"] else "")),
+                    Line(" · ".join(s for s in summary if s))]
+    blocks.append(Fields([
+        ("Codes", d["codes"]), ("Also known as", d["aliases"]), ("Maker", d.get("maker")), ("Status", d["status"]),
+        ("First approval", f"{first['date']}" + (f" — {first['indication']}" if first.get("indication") else "")
+         if first else None),
+        ("From", origin(d.get("origin"))),
+    ]))
+    both = not (approvals or trials)
+    if d["approvals"] and (both or approvals):
+        blocks += [Line(""), approvals_table(d["approvals"], f"FDA approvals ({len(d['approvals'])})", d["id"])]
+        if full or approvals:
+            blocks += approval_texts(d["approvals"])
+    if d["trials"] and (both or trials):
+        blocks += [Line(""), trials_table(d["trials"], f"Trials ({len(d['trials'])}), headline result at the newest cut")]
+        if full or trials:
+            rows = [row for t in d["trials"] for row in t["headline"]]
+            blocks += [Line(""), comparison_table(rows, "Headline results in full")]
+    if d.get("notes") and (full or both):
+        blocks += [Line(""), Line(f"Notes: {d['notes']}")]
+    if not (full or approvals or trials):
+        blocks.append(Line("Approval texts and full headline results: --full.", "dim"))
+    return blocks + [footer(payload)]
+
+
+def endpoint_card(payload: dict) -> list:
+    e = payload["endpoint"]
+    return [Title(f"{e['id']} — {e['name']}"), Fields([
+        ("Kind", e["kind"]), ("Better when", "higher" if e["higher_is_better"] else "lower"),
+        ("Synonyms", e["synonyms"]), ("Definition", e["definition"]), ("Results", e["result_count"]),
+        ("From", origin(e.get("origin"))),
+    ]), footer(payload)]
+
+
+def _context_source(src: dict) -> str:
+    return "Source: " + (src.get("citation") or "") + (f" — {src['section']}" if src.get("section") else "")
+
+
+def indication_card(payload: dict) -> list:
+    ind = payload["indication"]
+    blocks: list = [Title(f"{ind['name']} ({ind['id']})" + (f" · OncoTree {ind['oncotree']}" if ind["oncotree"]
+                                                           else " · no OncoTree code"))]
+    if ind["includes"]:
+        blocks.append(Line("Includes: " + ", ".join(ind["includes"])))
+    for group in ind["settings"]:
+        blocks += [Line(""), trials_table(group["trials"], f"{group['setting']} — {len(group['trials'])} trial(s)",
+                                          ("immunotherapies", "immunotherapies"))]
+    if ind["approvals"]:
+        blocks += [Line(""), approvals_table(ind["approvals"], f"FDA approvals ({len(ind['approvals'])})")]
+    return blocks + [footer(payload)]
+
+
+def biomarker_card(payload: dict) -> list:
+    b = payload["biomarker"]
+    blocks: list = [Title(b["name"]), Fields([("What it is", b["what"]), ("Measured by", b.get("assay")),
+                                              ("Cut-offs", b.get("cutoffs")), ("FDA", b.get("fda")),
+                                              ("Caveats", b.get("caveats"))]),
+                    Line(_context_source(b["source"]), "dim", 2)]
+    if b["approvals"]:
+        blocks += [Line(""), approvals_table(b["approvals"], f"Approvals that depend on it ({len(b['approvals'])})")]
+    if b["trials"]:
+        blocks += [Line(""), Table(f"Trials that selected or reported by it ({len(b['trials'])})",
+                                   ["trial", "disease", "setting", "selected by", "populations reported"],
+                                   [[t["name"], t["indication"], t["setting"], ", ".join(t["selected_by"]),
+                                     "; ".join(t["populations"])] for t in b["trials"]], fixed={0})]
+    return blocks + [footer(payload)]
+
+
+def irae_card(payload: dict) -> list:
+    e = payload["irae"]
+    blocks: list = [Title(f"{e['name']} — {e['organ']}"), Fields([
+        ("Management", e["management"]), ("Notes", e.get("notes")),
+        ("Most associated with", ", ".join(d["name"] for d in e["drugs_most_associated"]) or None),
+        ("By grade", e["grading"]["text"] if e.get("grading") else None),
+    ])]
+    blocks += [Line("Warning: " + w, "warn") for w in e["warnings"]]
+    blocks.append(Line(_context_source(e["source"]), "dim", 2))
+    if e["trial_rates"]:
+        blocks += [Line(""), comparison_table(e["trial_rates"], f"Rates in the trials immuno knows ({len(e['trial_rates'])})")]
+    return blocks + [footer(payload)]
+
+
+# --- tables ------------------------------------------------------------------------------------------
+
+COMPARISON_VIEW = ["trial", "disease / setting", "endpoint / population", "experimental", "control", "HR (95% CI)",
+                   "p", "landmarks", "cut"]
+
+
+def comparison_view_row(cells: list[str]) -> list[str]:
+    """The terminal table's cells from the compiled fields (text.COMPARISON_COLUMNS)."""
+    (trial, exp, ctl, disease, setting, endpoint, population, analysis, exp_fig, ctl_fig, hr, p, marks,
+     published) = cells
+    where = population + (f" ({analysis})" if analysis not in ("", "itt", "primary") else "")
+    return [f"{trial}\n{exp}" + (f" vs {ctl}" if ctl else ""), f"{disease}\n{setting}", f"{endpoint}\n{where}",
+            exp_fig.replace("; ", "\n"), (ctl_fig or "—").replace("; ", "\n"), hr, p, marks.replace("; ", "\n"),
+            published[:7]]
+
+
+def comparison_table(rows: list[dict], title: str | None) -> Table:
+    return comparison_cells_table([fmt.comparison_cells(r) for r in rows], title)
+
+
+def comparison_cells_table(cells, title: str | None) -> Table:
+    return Table(title, COMPARISON_VIEW, [comparison_view_row(c) for c in cells], fixed={3, 4, 5, 6, 7, 8})
+
+
+def derived_table(rows: list[dict]) -> Table:
+    return Table("Derived figures", ["trial", "population", "figure", "value", "formula"],
+                 [[r["trial"]["name"], r["population"], d["name"], f"{fmt.num(d['value'])} {d['unit']}", d["formula"]]
+                  for r in rows for d in r["derived"]], fixed={3})
+
+
+def listing_table(payload: dict) -> Table:
+    items = payload["items"]
+    columns = [c for c in (items[0] if items else {}) if c != "origin"]
+    return Table(None, columns, [[_cell(item[c]) for c in columns] for item in items], fixed={0})
+
+
+def hits_table(payload: dict) -> Table:
+    return Table(None, ["kind", "id", "name", "matched", "text"],
+                 [[h["kind"], h["id"], h["name"], h["field"], h["text"]] for h in payload["hits"]], fixed={0, 1})
+
+
+def _cell(value) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return "" if value is None else str(value)

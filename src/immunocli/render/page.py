@@ -1,0 +1,203 @@
+"""Cards and tables as text that never crops or splits a figure, at any width or at none.
+
+A view is built once as blocks (a title, lines, labelled fields, tables) and laid out here: at a
+terminal's width (labels wrap at spaces, figures never; a table that does not fit, or any table below
+`STACK_BELOW` columns, becomes one block per row), at its natural width when piped (nothing wraps, no
+trailing spaces), or as Markdown. Imports nothing heavy: no Rich on a look-up's path.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from dataclasses import dataclass, field
+
+STACK_BELOW = 100  # columns: below this a card's results are stacked, one result per block (other tables
+# keep their columns while their figures fit)
+NBSP = "\u00a0"  # joins the words of one figure ("0.56 (0.31–1.02)") so wrapping never parts them
+GAP = 2
+_ANSI = {"bold": "\x1b[1m", "dim": "\x1b[2m", "warn": "\x1b[1;33m"}
+
+
+def keep(text: str) -> str:
+    """A figure as one unbreakable word."""
+    return text.replace(" ", NBSP)
+
+
+@dataclass
+class Title:
+    text: str
+
+
+@dataclass
+class Line:
+    text: str
+    style: str | None = None
+    indent: int = 0
+
+
+@dataclass
+class Fields:
+    rows: list[tuple[str, object]]
+
+
+@dataclass
+class Table:
+    title: str | None
+    headers: list[str]
+    rows: list[list[str]]
+    fixed: set[int] = field(default_factory=set)  # columns of figures: never wrapped
+    stacked: list | None = None  # the blocks to show instead when the table is stacked
+
+
+def wrap(text: str, width: int | None, indent: int = 0, hang: int = 0) -> list[str]:
+    """Lines of at most `width` (None: one line), broken only at plain spaces."""
+    text = text or ""
+    if width is None:
+        lines = [" " * indent + text]
+    else:
+        lines = textwrap.wrap(text, max(width, 10), initial_indent=" " * indent,
+                              subsequent_indent=" " * (indent + hang), break_long_words=False,
+                              break_on_hyphens=False) or [""]
+    return [line.replace(NBSP, " ") for line in lines]
+
+
+def _value(value) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(map(str, value))
+    return str(value)
+
+
+def _present(value) -> bool:
+    return value not in (None, "", [], ())
+
+
+def lines(blocks: list, width: int | None = None, style: bool = False) -> list[str]:
+    """Lay the blocks out at `width` columns, or at natural width when None (piped)."""
+    out: list[str] = []
+
+    def paint(text: str, how: str | None) -> str:
+        return f"{_ANSI[how]}{text}\x1b[0m" if style and how and text else text
+
+    for block in blocks:
+        if isinstance(block, Title):
+            out += [paint(t, "bold") for t in wrap(block.text, width)]
+        elif isinstance(block, Line):
+            out += [paint(t, block.style) for t in wrap(block.text, width, block.indent, 2)]
+        elif isinstance(block, Fields):
+            rows = [(label, _value(v)) for label, v in block.rows if _present(v)]
+            if not rows:
+                continue
+            pad = min(max(len(label) for label, _ in rows), 14) + GAP
+            for label, value in rows:
+                if width is not None and width - pad < 30:
+                    out.append(paint(label, "bold"))
+                    out += wrap(value, width, 2, 0)
+                    continue
+                body = wrap(value, None if width is None else width - pad)
+                first = label.ljust(pad) if len(label) < pad else label + " " * GAP
+                out.append((paint(label, "bold") + first[len(label):] + body[0]).rstrip())
+                out += [" " * pad + b for b in body[1:]]
+        elif isinstance(block, Table):
+            out += _table(block, width, style, paint)
+    return [line.rstrip() for line in out]
+
+
+def _table(block: Table, width: int | None, style: bool, paint) -> list[str]:
+    columns = [i for i in range(len(block.headers)) if any(_present(r[i]) for r in block.rows)]
+    if not columns:
+        return []
+    head = [paint(t, "bold") for t in wrap(block.title, width)] if block.title else []
+    narrow = width is not None and width < STACK_BELOW and block.stacked is not None
+    grid = None if narrow else _grid(block, columns, width)
+    if grid is None:
+        return head + _stacked(block, columns, width, paint, style)
+    return head + [grid[0] and paint(grid[0], "bold"), *grid[1:]]
+
+
+def _cell_lines(cell) -> list[str]:
+    return str(cell).split("\n") if _present(cell) else [""]
+
+
+def _grid(block: Table, columns: list[int], width: int | None) -> list[str] | None:
+    """Aligned columns; labels wrap to fit `width`, figures never. None when the figures alone do not fit."""
+    natural = {i: max([len(block.headers[i])] + [len(line) for r in block.rows for line in _cell_lines(r[i])])
+               for i in columns}
+    widths = dict(natural)
+    if width is not None:
+        least = {i: natural[i] if i in block.fixed else
+                 max([len(w) for r in block.rows for line in _cell_lines(r[i]) for w in line.split(" ")]
+                     + [min(natural[i], 12)]) for i in columns}
+        room = width - GAP * (len(columns) - 1) - 1
+        if sum(least.values()) > room:
+            return None
+        spare = room - sum(least.values())
+        want = {i: natural[i] - least[i] for i in columns}
+        total = sum(want.values())
+        widths = {i: least[i] + (want[i] if total <= spare else want[i] * spare // total) for i in columns}
+
+    def fit(i: int, cell) -> list[str]:
+        if i in block.fixed or width is None:
+            return _cell_lines(cell)
+        return [piece for line in _cell_lines(cell) for piece in wrap(line, widths[i])]
+
+    def row_lines(cells: list) -> list[str]:
+        parts = [fit(i, cells[i]) for i in columns]
+        height = max(len(p) for p in parts)
+        return ["  ".join((p[k] if k < len(p) else "").ljust(widths[i])
+                          for i, p in zip(columns, parts)).rstrip() for k in range(height)]
+
+    heads = [h for h in block.headers]
+    return ["  ".join(heads[i].ljust(widths[i]) for i in columns).rstrip(),
+            "  ".join("─" * widths[i] for i in columns),
+            *(line for r in block.rows for line in row_lines(r))]
+
+
+def _stacked(block: Table, columns: list[int], width: int | None, paint, style: bool) -> list[str]:
+    if block.stacked is not None:
+        return lines(block.stacked, width, style)
+    out = []
+    first, rest = columns[0], columns[1:]
+    pad = max(len(block.headers[i]) for i in rest) + GAP if rest else 0
+    for r in block.rows:
+        out.append(paint(" · ".join(_cell_lines(r[first])), "bold"))
+        for i in rest:
+            if _present(r[i]):
+                text = keep("; ".join(_cell_lines(r[i]))) if i in block.fixed else "; ".join(_cell_lines(r[i]))
+                body = wrap(text, None if width is None else max(width - pad - 2, 20))
+                out.append(("  " + block.headers[i].ljust(pad) + body[0]).rstrip())
+                out += ["  " + " " * pad + b for b in body[1:]]
+    return out
+
+
+_MD_ESCAPE = re.compile(r"([|*_`\\<>])")
+
+
+def _md(text) -> str:
+    return _MD_ESCAPE.sub(r"\\\1", _value(text)).replace("\n", "<br>")
+
+
+def markdown(blocks: list) -> str:
+    """The same blocks as Markdown: a heading, paragraphs, a field list and pipe tables."""
+    out: list[str] = []
+    for block in blocks:
+        if isinstance(block, Title):
+            out += [f"## {_md(block.text)}", ""]
+        elif isinstance(block, Line):
+            out += [("*" + _md(block.text) + "*") if block.style == "dim" else _md(block.text), ""]
+        elif isinstance(block, Fields):
+            rows = [f"- **{_md(label)}**: {_md(v)}" for label, v in block.rows if _present(v)]
+            out += [*rows, ""] if rows else []
+        elif isinstance(block, Table):
+            columns = [i for i in range(len(block.headers)) if any(_present(r[i]) for r in block.rows)]
+            if not columns:
+                continue
+            if block.title:
+                out += [f"**{_md(block.title)}**", ""]
+            out.append("| " + " | ".join(_md(block.headers[i]) for i in columns) + " |")
+            out.append("|" + "---|" * len(columns))
+            out += ["| " + " | ".join(_md(r[i]) if _present(r[i]) else "" for i in columns) + " |" for r in block.rows]
+            out.append("")
+    return "\n".join(out).rstrip("\n") + "\n"
