@@ -8,11 +8,21 @@ file.
 
 Fresh, or rebuilt: every use stats the knowledge directories (adding, removing or renaming a file
 changes its directory's mtime), every file that is not a trial (drugs, approvals, endpoints,
-indications, context: few), and the trial files its answer comes from; any change of size or mtime
-rebuilds. The file is written under a temporary name and renamed into place, so parallel or
-interrupted runs never leave half a cache; an unreadable, corrupt or foreign file is rebuilt, and
-where nothing can be written the knowledge is compiled in memory: slower, never a different answer.
-IMMUNO_NO_CACHE=1 compiles in memory every time; IMMUNO_CACHE_DIR moves the cache.
+indications, context: few), and the trial files its answer comes from (every trial file, for any
+answer but `trial`); any change of size, mtime or ctime rebuilds (ctime: an edit that restores the
+mtime, as `touch -r` or `cp -p` do, still moves it). The file is written under a temporary name and
+renamed into place, so parallel or interrupted runs never leave half a cache; an unreadable, corrupt
+or foreign file is rebuilt, and where nothing can be written the knowledge is compiled in memory:
+slower, never a different answer. IMMUNO_NO_CACHE=1 compiles in memory every time; IMMUNO_CACHE_DIR
+moves the cache.
+
+Trusted, or not used: the cache holds data only (SQLite columns, JSON and marshalled plain values;
+nothing is unpickled), and a compiled file is used only if it and its folder belong to this user and
+neither is writable by group or others: a shared folder must not let another user choose the answer.
+The folder is made 0700 and the files 0600 whatever the umask. Every blob carries a CRC checked when
+read; a mismatch or an SQLite error rebuilds once, with one line on stderr. The tidy-up removes only
+files with the cache's own name pattern and its mark inside (the SQLite application id, or a marker
+file in a build folder), only in the cache folder.
 """
 
 from __future__ import annotations
@@ -21,6 +31,7 @@ import json
 import marshal
 import os
 import sqlite3
+import stat
 import sys
 from pathlib import Path
 
@@ -28,28 +39,86 @@ from . import __version__
 
 ENV_CACHE_DIR = "IMMUNO_CACHE_DIR"
 ENV_NO_CACHE = "IMMUNO_NO_CACHE"
-FORMAT = 3
+FORMAT = 4
+APPLICATION_ID = 0x494D4D55  # "IMMU" in the SQLite header: the mark that a file is a compiled cache
+BUILD_MARK = ".immuno-build"  # the file that marks a build folder as the cache's own
 KEEP = 8  # compiled files kept for other lists of directories (with and without --data-dir …)
 # Modules whose code shapes the compiled form: an edited checkout must not answer from an old one.
 _CODE = ("cache.py", "loader.py", "model.py", "queries.py", "selection.py", "serialize.py", "contract.py",
-         "index.py", "render/text.py", "render/plain.py")
+         "index.py", "render/text.py", "render/plain.py", "yamlfile.py", "sanitize.py", "schema.py", "validate.py")
 
 _TABLES = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
-CREATE TABLE dirs(path TEXT PRIMARY KEY, mtime_ns INTEGER);
-CREATE TABLE files(id INTEGER PRIMARY KEY, path TEXT, size INTEGER, mtime_ns INTEGER, shared INTEGER);
-CREATE TABLE base(knowledge BLOB, names BLOB);
-CREATE TABLE trials(id TEXT PRIMARY KEY, file INTEGER, name TEXT, origin TEXT, data TEXT, card BLOB);
-CREATE TABLE names(key TEXT, trial TEXT);
-CREATE TABLE trial_drugs(drug TEXT, trial TEXT);
-CREATE TABLE rows(id INTEGER PRIMARY KEY, file INTEGER, endpoint TEXT, facts BLOB, payload TEXT, cells TEXT);
+CREATE TABLE dirs(path TEXT PRIMARY KEY, mtime_ns INTEGER, ctime_ns INTEGER);
+CREATE TABLE files(id INTEGER PRIMARY KEY, path TEXT, size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, shared INTEGER);
+CREATE TABLE base(knowledge BLOB, names BLOB, crc INTEGER);
+CREATE TABLE trials(id TEXT PRIMARY KEY, file INTEGER, name TEXT, origin TEXT, data TEXT, card BLOB, data_crc INTEGER,
+                    card_crc INTEGER);
+CREATE TABLE names(key TEXT, trial TEXT, crc INTEGER);
+CREATE TABLE trial_drugs(drug TEXT, trial TEXT, crc INTEGER);
+CREATE TABLE rows(id INTEGER PRIMARY KEY, file INTEGER, endpoint TEXT, facts BLOB, facts_crc INTEGER, payload TEXT,
+                  cells TEXT, crc INTEGER);
 """
 _INDEXES = """
 CREATE INDEX names_key ON names(key);
 CREATE INDEX trial_drugs_drug ON trial_drugs(drug);
-CREATE INDEX files_shared ON files(shared, path, size, mtime_ns);
-CREATE INDEX rows_facts ON rows(endpoint, id, file, facts);
+CREATE INDEX files_shared ON files(shared, path, size, mtime_ns, ctime_ns);
+CREATE INDEX rows_facts ON rows(endpoint, id, file, facts, facts_crc);
 """
+
+
+class Damaged(Exception):
+    """A blob read from the compiled file does not match its CRC."""
+
+
+def _crc(*parts) -> int:
+    import zlib
+
+    crc = 0
+    for part in parts:
+        crc = zlib.crc32(part if isinstance(part, bytes) else str(part).encode("utf-8", "surrogatepass") + b"\x00", crc)
+    return crc
+
+
+def _checked(crc: int, *parts):
+    if _crc(*parts) != crc:
+        raise Damaged("a row does not match its checksum")
+
+
+_said: set[str] = set()
+
+
+def _notice(message: str) -> None:
+    """One line on stderr, once per process: the answer is still right, only slower or rebuilt."""
+    if message not in _said:
+        _said.add(message)
+        sys.stderr.write(f"immuno: {message}\n")
+
+
+def _distrust(st: os.stat_result, what: str) -> str | None:
+    """Why a cache file or folder must not be used, or None: it must be this user's, writable by no one else."""
+    if os.name != "posix":
+        return None
+    if st.st_uid != os.getuid():
+        return f"{what} belongs to another user (uid {st.st_uid})"
+    if st.st_mode & 0o022:
+        return f"{what} is writable by {'others' if st.st_mode & 0o002 else 'its group'} (mode {st.st_mode & 0o777:o})"
+    return None
+
+
+def _make_folder(folder: Path) -> None:
+    """The cache folder and any missing parent, 0700 whatever the umask (as XDG asks)."""
+    missing = []
+    for path in (folder, *folder.parents):
+        if os.path.isdir(path):
+            break
+        missing.append(path)
+    for path in reversed(missing):
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            continue
+        os.chmod(path, 0o700)
 
 
 def cache_dir() -> Path:
@@ -88,30 +157,46 @@ def _uri(path: Path) -> str:
     return "file:" + str(path).replace("%", "%25").replace("?", "%3f").replace("#", "%23")
 
 
-def _dir_stamps(dirs) -> dict[str, int]:
-    """mtime of each knowledge directory and its record folders (-1: absent)."""
+def _dir_stamps(dirs) -> dict[str, tuple[int, int]]:
+    """(mtime, ctime) of each knowledge directory and its record folders ((-1, -1): absent)."""
     from .layout import RECORD_DIRS
 
     out = {}
     for root, _origin in dirs:
         for path in (root, *(root / sub for sub in RECORD_DIRS)):
             try:
-                out[str(path)] = os.stat(path).st_mtime_ns
+                st = os.stat(path)
+                out[str(path)] = (st.st_mtime_ns, st.st_ctime_ns)
             except OSError:
-                out[str(path)] = -1
+                out[str(path)] = (-1, -1)
     return out
 
 
 def _unchanged(stamps) -> bool:
-    """True when every (path, size, mtime_ns) still holds."""
-    for path, size, mtime in stamps:
+    """True when every (path, size, mtime_ns, ctime_ns) still holds."""
+    for path, size, mtime, ctime in stamps:
         try:
             st = os.stat(path)
         except OSError:
             return False
-        if st.st_size != size or st.st_mtime_ns != mtime:
+        if st.st_size != size or st.st_mtime_ns != mtime or st.st_ctime_ns != ctime:
             return False
     return True
+
+
+def _guarded(answer):
+    """An answer from the compiled file, rebuilt once if SQLite fails or a checksum does not match."""
+    import functools
+
+    @functools.wraps(answer)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return answer(self, *args, **kwargs)
+        except (sqlite3.Error, Damaged) as exc:
+            self._recover(exc)
+            return answer(self, *args, **kwargs)
+
+    return wrapper
 
 
 class Compiled:
@@ -120,8 +205,9 @@ class Compiled:
     def __init__(self, dirs, progress=None):
         self.dirs = dirs
         self.progress = progress
-        self.path = None if os.environ.get(ENV_NO_CACHE) else cache_dir() / f"knowledge-{_key(dirs)}.sqlite"
+        self.path = None if os.environ.get(ENV_NO_CACHE) else _trusted(cache_dir() / f"knowledge-{_key(dirs)}.sqlite")
         self._base = self._names = None
+        self._recovered = False
         self.db = self._open() or self._rebuild()
 
     # --- opening, checking, building ---------------------------------------------------------------
@@ -135,13 +221,19 @@ class Compiled:
             meta = dict(db.execute("SELECT key, value FROM meta"))
             if meta.get("key") != _key_text(self.dirs) or meta.get("code") != _code_stamp():
                 return None
-            if any(_dir_stamps(self.dirs).get(p) != m for p, m in db.execute("SELECT path, mtime_ns FROM dirs")):
+            stamps = _dir_stamps(self.dirs)
+            if any(stamps.get(p) != (m, c) for p, m, c in db.execute("SELECT path, mtime_ns, ctime_ns FROM dirs")):
                 return None
-            if not _unchanged(db.execute("SELECT path, size, mtime_ns FROM files WHERE shared = 1")):
+            if not _unchanged(db.execute("SELECT path, size, mtime_ns, ctime_ns FROM files WHERE shared = 1")):
                 return None
             return db
-        except (sqlite3.Error, OSError, ValueError):
-            return None  # missing, corrupt, foreign or unreadable: compile anew
+        except sqlite3.OperationalError:
+            return None  # missing, unreadable, or of another layout: compile anew
+        except sqlite3.DatabaseError as exc:
+            _notice(f"the compiled cache {self.path} is damaged ({exc}); rebuilding it")
+            return None
+        except (OSError, ValueError):
+            return None
 
     def _rebuild(self) -> sqlite3.Connection:
         from .errors import DataError
@@ -174,8 +266,8 @@ class Compiled:
 
         tmp = None
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".knowledge-", suffix=".tmp")
+            _make_folder(self.path.parent)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".knowledge-", suffix=".tmp")  # 0600
             os.close(fd)
             db = sqlite3.connect(tmp)
             db.execute("PRAGMA journal_mode = OFF")
@@ -199,22 +291,25 @@ class Compiled:
         """Compile shares of the trials in forked processes, then merge their files into one.
 
         None if the processes could not run (the caller compiles in this process, which also reports
-        any problem with its file and line); DataError if the knowledge has problems.
+        any problem with its file and line); DataError if the knowledge has problems. Interrupted (Ctrl-C,
+        or SIGTERM, which the CLI turns into the same), it stops the workers and removes what they wrote.
         """
         import multiprocessing
-        import pickle
         import shutil
         import tempfile
         import time
 
-        from .errors import DataError
+        from .errors import DataError, Problem
 
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            work = tempfile.mkdtemp(dir=self.path.parent, prefix=".build-")
+            _make_folder(self.path.parent)
+            work = tempfile.mkdtemp(dir=self.path.parent, prefix=".build-")  # 0700
+            with open(os.path.join(work, BUILD_MARK), "w", encoding="utf-8") as mark:
+                mark.write("a build folder of immuno's compiled cache; removed when the build ends\n")
         except OSError:
             return None
         tmp = None
+        workers: list = []
         try:
             context = multiprocessing.get_context("fork")
             counts = context.Array("q", 4 * shards, lock=False)
@@ -242,8 +337,8 @@ class Compiled:
                 return None
             problems: dict = {}
             for k in range(shards):
-                with open(os.path.join(work, f"{k}.problems"), "rb") as handle:
-                    problems.update((str(p), p) for p in pickle.load(handle))
+                with open(os.path.join(work, f"{k}.problems"), encoding="utf-8") as handle:
+                    problems.update((str(p), p) for p in (Problem(*p) for p in json.load(handle)))
             if problems:
                 raise DataError(list(problems.values()))
             _merge(tmp, outs[1:])
@@ -251,9 +346,13 @@ class Compiled:
             tmp = None
             _tidy(self.path)
             return self._open()
-        except (OSError, sqlite3.Error, EOFError, pickle.PickleError):
+        except (OSError, sqlite3.Error, ValueError, TypeError):
             return None
         finally:
+            for worker in workers:  # stopped before their folder goes, or they would write into a removed one
+                if worker.is_alive():
+                    worker.terminate()
+                    worker.join(5)
             shutil.rmtree(work, ignore_errors=True)
             if tmp:
                 try:
@@ -264,43 +363,69 @@ class Compiled:
     def _fresh(self, file_ids) -> bool:
         """Are these trial files (None: all of them) unchanged? If not, rebuild and say so."""
         if file_ids is None:
-            stamps = self.db.execute("SELECT path, size, mtime_ns FROM files WHERE shared = 0").fetchall()
+            stamps = self.db.execute("SELECT path, size, mtime_ns, ctime_ns FROM files WHERE shared = 0").fetchall()
         else:
             ids = sorted(set(file_ids))
             stamps = [s for chunk in range(0, len(ids), 500) for s in self.db.execute(
-                f"SELECT path, size, mtime_ns FROM files WHERE id IN ({','.join('?' * len(ids[chunk:chunk + 500]))})",
+                f"SELECT path, size, mtime_ns, ctime_ns FROM files WHERE id IN ({','.join('?' * len(ids[chunk:chunk + 500]))})",
                 ids[chunk:chunk + 500])]
         if _unchanged(stamps):
             return True
         self.db = self._rebuild()
         return False
 
+    def _recover(self, exc: Exception) -> None:
+        """An SQLite error or a checksum mismatch: rebuild, once, and say so; a second one is an error."""
+        from .errors import ImmunoError
+
+        if self._recovered:
+            raise ImmunoError(f"the compiled cache cannot be read ({exc}); set IMMUNO_NO_CACHE=1 to compile in memory")
+        self._recovered = True
+        _notice(f"the compiled cache {self.path or '(in memory)'} is damaged ({exc}); rebuilding it")
+        try:
+            self.db.close()
+        except sqlite3.Error:
+            pass
+        if self.path is not None:
+            try:
+                os.unlink(self.path)  # never opened again, even if this rebuild cannot write
+            except OSError:
+                pass
+        self.db = self._rebuild()
+
     # --- answers -----------------------------------------------------------------------------------
 
+    @_guarded
     def base(self):
-        """The knowledge without its trials: drugs, approvals, endpoints, indications, context (small)."""
-        if self._base is None:
-            import pickle
+        """The knowledge without its trials: drugs, approvals, endpoints, indications, context (small).
 
-            self._base = pickle.loads(self.db.execute("SELECT knowledge FROM base").fetchone()[0])
+        Stored as marshalled plain data (the checked file data), made into objects by the loader's own
+        constructors: a compiled file can hold nothing that runs when read."""
+        if self._base is None:
+            blob, names, crc = self.db.execute("SELECT knowledge, names, crc FROM base").fetchone()
+            _checked(crc, blob, names)
+            self._base = _knowledge_from(marshal.loads(blob))
         return self._base
 
+    @_guarded
     def knowledge(self, trial_ids=None):
         """The knowledge with all its trials, or only those named (the drug card needs only its own)."""
         import dataclasses
 
         from .loader import no_gc, trial_from_data
 
-        columns = "SELECT id, file, origin, data FROM trials"
+        columns = "SELECT id, file, origin, data, data_crc FROM trials"
         for _attempt in range(2):
             if trial_ids is None:
                 found = self.db.execute(columns + " ORDER BY rowid").fetchall()
             else:
                 found = [r for t in trial_ids for r in self.db.execute(columns + " WHERE id = ?", (t,))]
-            if self._fresh(None if trial_ids is None else [f for _, f, _, _ in found]):
+            if self._fresh(None if trial_ids is None else [f for _, f, _, _, _ in found]):
                 break
+        for tid, _, origin, data, crc in found:
+            _checked(crc, tid, origin, data)
         with no_gc():  # the checked data, made into objects by the loader's own constructor
-            trials = {tid: trial_from_data(json.loads(data), origin) for tid, _, origin, data in found}
+            trials = {tid: trial_from_data(json.loads(data), origin) for tid, _, origin, data, _ in found}
         return dataclasses.replace(self.base(), trials=trials)
 
     def catalogue(self):
@@ -308,12 +433,15 @@ class Compiled:
 
         return Catalogue(self.knowledge())
 
+    @_guarded
     def names(self):
         """Every kind's name index (plain data; the trials' read from their table only when needed)."""
         if self._names is None:
             from .index import NameIndex, Names
 
-            indexes, parents = marshal.loads(self.db.execute("SELECT names FROM base").fetchone()[0])
+            blob, names, crc = self.db.execute("SELECT knowledge, names, crc FROM base").fetchone()
+            _checked(crc, blob, names)
+            indexes, parents = marshal.loads(names)
             make = {kind: (lambda kind=kind: NameIndex(kind, *indexes[kind])) for kind in indexes}
             self._names = Names({**make, "trial": self.trial_names}, parents)
         return self._names
@@ -322,37 +450,52 @@ class Compiled:
         from .index import NameIndex
 
         exact: dict[str, set[str]] = {}
-        for key, trial in self.db.execute("SELECT key, trial FROM names"):
+        for key, trial, crc in self.db.execute("SELECT key, trial, crc FROM names"):
+            _checked(crc, key, trial)
             exact.setdefault(key, set()).add(trial)
         return NameIndex("trial", exact, dict(self.db.execute("SELECT id, name FROM trials")))
 
     def trial_id(self, query: str) -> str:
         from .index import check_query, normalise
 
-        hits = self.db.execute("SELECT trial FROM names WHERE key = ?", (normalise(check_query(query)),)).fetchall()
+        key = normalise(check_query(query))
+        hits = self.db.execute("SELECT trial, crc FROM names WHERE key = ?", (key,)).fetchall()
         if len(hits) == 1:
+            _checked(hits[0][1], key, hits[0][0])
             return hits[0][0]
         return self.names().resolve("trial", query)  # not one exact name: prefix, typo, ambiguity, a drug
 
+    @_guarded
     def trial_card(self, query: str) -> dict:
         """The trial card payload."""
         for _attempt in range(2):
-            file, card = self.db.execute("SELECT file, card FROM trials WHERE id = ?", (self.trial_id(query),)).fetchone()
+            file, card, crc = self.db.execute("SELECT file, card, card_crc FROM trials WHERE id = ?",
+                                              (self.trial_id(query),)).fetchone()
             if self._fresh([file]):
                 break
+        _checked(crc, card)
         return marshal.loads(card)
 
+    @_guarded
     def drug_card(self, query: str) -> dict:
-        """The drug card payload, loading only the trials that use the drug."""
+        """The drug card payload. Every trial file is checked, not only those of the drug's trials: an
+        edit that adds the drug to another trial must show on its card."""
         from . import serialize
         from .queries import Catalogue
 
-        found = self.base().drugs[self.names().resolve("drug", query)]
-        trial_ids = [t for (t,) in self.db.execute("SELECT trial FROM trial_drugs WHERE drug = ?", (found.id,))]
+        for _attempt in range(2):
+            found = self.base().drugs[self.names().resolve("drug", query)]
+            trial_ids = []
+            for trial, crc in self.db.execute("SELECT trial, crc FROM trial_drugs WHERE drug = ?", (found.id,)):
+                _checked(crc, found.id, trial)
+                trial_ids.append(trial)
+            if self._fresh(None):
+                break
         cat = Catalogue(self.knowledge(trial_ids))
         return serialize.envelope("drug", drug=serialize.drug(found, cat.knowledge, cat.approvals_of(found.id),
                                                               cat.trials_of(found.id)))
 
+    @_guarded
     def comparison(self, endpoint: str | None = None, **filters) -> "Selection":
         """The rows `compare` shows, chosen from their facts alone (queries.select, as in memory)."""
         from .selection import Facts, compare_filters, select
@@ -360,33 +503,82 @@ class Compiled:
         chosen = compare_filters(self.names(), endpoint, **filters)
         for _attempt in range(2):
             # A covering index: the facts are read without touching the rows' wide JSON and cells.
-            query = ("SELECT id, file, facts FROM rows INDEXED BY rows_facts"
-                     + (" WHERE endpoint = ?" if chosen.endpoint else "") + " ORDER BY id")
-            facts = [Facts(*marshal.loads(values), ref=(row, file))
-                     for row, file, values in self.db.execute(query, (chosen.endpoint,) if chosen.endpoint else ())]
+            wanted = sorted(chosen.endpoints or ())
+            query = ("SELECT id, file, facts, facts_crc FROM rows INDEXED BY rows_facts"
+                     + (f" WHERE endpoint IN ({','.join('?' * len(wanted))})" if wanted else "") + " ORDER BY id")
+            facts = []
+            for row, file, values, crc in self.db.execute(query, wanted):
+                _checked(crc, values)
+                facts.append(Facts(*marshal.loads(values), ref=(row, file)))
             rows = select(facts, chosen)
             if self._fresh(None):  # every trial was weighed, so every trial file must be as compiled
                 break
-        return Selection(self.db, chosen.shown, [f.ref[0] for f in rows])
+        found = Selection(self, chosen.shown, [f.ref[0] for f in rows], lambda: self.comparison(endpoint, **filters))
+        found.older = {f.ref[0]: [o.ref[0] for o in f.older] for f in rows if f.older}
+        return found
 
 
 class Selection:
     """Chosen comparison rows, read in the form the output needs: the JSON payloads, or the table's cells."""
 
-    def __init__(self, db: sqlite3.Connection, filters: dict, rows: list[int]):
-        self.db, self.filters, self.rows = db, filters, rows
+    CHUNK = 2000  # rows checked before any of them is given out: a damaged one is found before output starts
+
+    def __init__(self, compiled: Compiled, filters: dict, rows: list[int], again=None):
+        self.compiled, self.filters, self.rows, self.again = compiled, filters, rows, again
+        self.older: dict[int, list[int]] = {}  # row -> earlier cuts of its comparison, newest first
+
+    def complete_payloads(self):
+        """The rows' JSON with each figure the newest cut lacks taken from the newest earlier cut that has it."""
+        from .queries import fill_from_older
+
+        if not self.older:
+            yield from self.payloads()
+            return
+        chosen = list(zip(self.rows, self.payloads()))  # read whole first: one temporary table at a time
+        wanted = sorted({o for row in self.rows for o in self.older.get(row, ())})
+        earlier = dict(zip(wanted, Selection(self.compiled, {}, wanted).payloads()))
+        for row, payload in chosen:
+            older = [earlier[o] for o in self.older.get(row, ())]
+            yield fill_from_older(payload, older) if older else payload
 
     def __len__(self) -> int:
         return len(self.rows)
 
     def _column(self, column: str):
-        """One column of the chosen rows, in their order: one query, through a temporary table of the order."""
-        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS chosen(seq INTEGER PRIMARY KEY, row INTEGER)")
-        self.db.execute("DELETE FROM chosen")
-        self.db.executemany("INSERT INTO chosen(row) VALUES (?)", ((row,) for row in self.rows))
-        for (value,) in self.db.execute(f"SELECT rows.{column} FROM chosen JOIN rows ON rows.id = chosen.row "
-                                        "ORDER BY chosen.seq"):
-            yield value
+        """One column of the chosen rows, in their order: one query, through a temporary table of the order.
+
+        Rows are read and checked a chunk at a time; a damaged first chunk rebuilds the cache and reads
+        the rows anew, a later one (output has begun) rebuilds it and fails the answer."""
+        given = 0
+        try:
+            db = self.compiled.db
+            db.execute("CREATE TEMP TABLE IF NOT EXISTS chosen(seq INTEGER PRIMARY KEY, row INTEGER)")
+            db.execute("DELETE FROM chosen")
+            db.executemany("INSERT INTO chosen(row) VALUES (?)", ((row,) for row in self.rows))
+            cursor = db.execute("SELECT rows.payload, rows.cells, rows.crc FROM chosen JOIN rows ON rows.id = chosen.row "
+                                "ORDER BY chosen.seq")
+            at = 0 if column == "payload" else 1
+            while True:
+                chunk = cursor.fetchmany(self.CHUNK)
+                if not chunk:
+                    return
+                for payload, cells, crc in chunk:
+                    _checked(crc, payload, cells)
+                for values in chunk:
+                    given += 1
+                    yield values[at]
+        except (sqlite3.Error, Damaged) as exc:
+            if given or self.again is None or self.compiled._recovered:
+                if not self.compiled._recovered:
+                    self.compiled._recover(exc)
+                from .errors import ImmunoError
+
+                raise ImmunoError(f"the compiled cache was damaged ({exc}) while the answer was being written; "
+                                  "it has been rebuilt: run the command again") from None
+            self.compiled._recover(exc)
+            fresh = self.again()
+            self.rows = fresh.rows
+            yield from fresh._column(column)
 
     def texts(self):
         """Each row's JSON, compact, as compiled: `--json` and `--format ndjson` write it as it is."""
@@ -397,6 +589,37 @@ class Selection:
 
     def cells(self):
         return (text.split(_SEP) for text in self._column("cells"))
+
+
+def _trusted(path: Path) -> Path | None:
+    """The compiled file's path, or None (compile in memory, and say why) if it or its folder could have
+    been written by someone else."""
+    try:
+        why = _distrust(os.stat(path.parent), f"the cache folder {path.parent}")
+        if why is None and os.path.lexists(path):
+            why = _distrust(os.lstat(path), f"the compiled file {path}")
+    except OSError:
+        return path  # no folder yet (it is made 0700), or none can be made: the build says which
+    if why:
+        _notice(f"{why}; not using it, compiling in memory (use a folder of your own: IMMUNO_CACHE_DIR)")
+        return None
+    return path
+
+
+def _knowledge_from(base: dict):
+    """The Knowledge without trials from the plain data `_fill` stored, through the loader's constructors."""
+    from .loader import RawFile, _approval, _drug, _endpoint, _indication
+    from .model import Knowledge
+
+    def raw(kind: str, origin: str, data) -> RawFile:
+        return RawFile(kind, Path(origin), origin, "", data, (0, 0, 0))
+
+    return Knowledge(
+        drugs={d["id"]: _drug(raw("drug", origin, d)) for origin, d in base["drugs"]},
+        approvals={a["id"]: _approval(raw("approval", origin, a)) for origin, a in base["approvals"]},
+        endpoints={e["id"]: _endpoint(e, raw("endpoints", origin, None)) for origin, e in base["endpoints"]},
+        indications={i["id"]: _indication(i, raw("indications", origin, None)) for origin, i in base["indications"]},
+        trials={}, directories=base["directories"], context=base["context"])
 
 
 _SEP = "\x1f"  # between a row's table cells (the ASCII unit separator)
@@ -427,8 +650,6 @@ def _shards(dirs) -> int:
 
 def _compile_shard(dirs, stamps, shard, out, problems_out, counts) -> None:
     """In a forked process: build and compile one share of the trials; the parent merges the files."""
-    import pickle
-
     from .loader import build
 
     def report(phase: str, done: int, total: int) -> None:
@@ -448,8 +669,8 @@ def _compile_shard(dirs, stamps, shard, out, problems_out, counts) -> None:
             db.execute("PRAGMA synchronous = OFF")
             _fill(db, dirs, knowledge, files, stamps, report, first_file_id=shard[0] * SHARD_IDS, indexes=False)
             db.close()
-        with open(problems_out, "wb") as handle:
-            pickle.dump(problems, handle)
+        with open(problems_out, "w", encoding="utf-8") as handle:
+            json.dump([list(p) for p in problems], handle)
         code = 0
     finally:
         os._exit(code)  # never run the parent's exit handlers in a fork
@@ -465,8 +686,8 @@ def _merge(target: str, parts: list[str]) -> None:
         db.execute("INSERT INTO files SELECT * FROM part.files WHERE shared = 0")
         for table in ("trials", "names", "trial_drugs"):
             db.execute(f"INSERT INTO {table} SELECT * FROM part.{table}")
-        db.execute("INSERT INTO rows (file, endpoint, facts, payload, cells) "
-                   "SELECT file, endpoint, facts, payload, cells FROM part.rows ORDER BY id")
+        db.execute("INSERT INTO rows (file, endpoint, facts, facts_crc, payload, cells, crc) "
+                   "SELECT file, endpoint, facts, facts_crc, payload, cells, crc FROM part.rows ORDER BY id")
         db.commit()
         db.execute("DETACH DATABASE part")
     db.executescript(_INDEXES)
@@ -476,32 +697,42 @@ def _merge(target: str, parts: list[str]) -> None:
 
 def _fill(db: sqlite3.Connection, dirs, knowledge, files, stamps, progress, first_file_id: int = 0,
           indexes: bool = True) -> None:
-    import dataclasses
-    import pickle
-
     from . import serialize
     from .contract import compact
-    from .loader import no_gc
+    from .loader import no_gc, plain
     from .queries import Catalogue, trial_facts
     from .render.plain import flat
     from .render.text import comparison_cells
 
+    db.execute(f"PRAGMA application_id = {APPLICATION_ID}")  # the mark `_tidy` looks for
     db.executescript(_TABLES)
     file_ids = {raw.display: number for number, raw in enumerate(files, first_file_id)}
-    db.executemany("INSERT INTO files VALUES (?, ?, ?, ?, ?)",
+    db.executemany("INSERT INTO files VALUES (?, ?, ?, ?, ?, ?)",
                    [(number, str(raw.path), *raw.stamp, raw.kind != "trial")
                     for number, raw in enumerate(files, first_file_id)])
-    db.executemany("INSERT INTO dirs VALUES (?, ?)", stamps.items())
+    db.executemany("INSERT INTO dirs VALUES (?, ?, ?)", [(path, *stamp) for path, stamp in stamps.items()])
     db.executemany("INSERT INTO meta VALUES (?, ?)", [("key", _key_text(dirs)), ("code", _code_stamp()), ("knowledge_as_of", serialize.knowledge_as_of(knowledge))])
-    base = dataclasses.replace(knowledge, trials={})
     catalogue = Catalogue(knowledge)
     names = {kind: (index.exact, index.labels) for kind, index in
              (("drug", catalogue.drug_index), ("endpoint", catalogue.endpoint_index),
-              ("indication", catalogue.indication_index))}
-    db.execute("INSERT INTO base VALUES (?, ?)", (pickle.dumps(base, protocol=pickle.HIGHEST_PROTOCOL),
-                                                 marshal.dumps((names, catalogue.names.parents))))
+              ("indication", catalogue.indication_index), ("target", catalogue.target_index))}
+    # The knowledge without trials as the checked file data it was made from (plain values, never a pickle)
+    by_file = {raw.display: raw.data for raw in files}
+
+    def entry(kind: str, record) -> dict:  # the list file's entry a record was made from (the last of its id)
+        return plain([e for e in by_file[record.origin][kind] if e["id"] == record.id][-1])
+
+    base = marshal.dumps({
+        "drugs": [(d.origin, plain(by_file[d.origin])) for d in knowledge.drugs.values()],
+        "approvals": [(a.origin, plain(by_file[a.origin])) for a in knowledge.approvals.values()],
+        "endpoints": [(e.origin, entry("endpoints", e)) for e in knowledge.endpoints.values()],
+        "indications": [(i.origin, entry("indications", i)) for i in knowledge.indications.values()],
+        "directories": list(knowledge.directories), "context": plain(knowledge.context)})
+    names_blob = marshal.dumps((names, catalogue.names.parents))
+    db.execute("INSERT INTO base VALUES (?, ?, ?)", (base, names_blob, _crc(base, names_blob)))
     index = catalogue.trial_index
-    db.executemany("INSERT INTO names VALUES (?, ?)", [(k, t) for k, ids in index.exact.items() for t in ids])
+    db.executemany("INSERT INTO names VALUES (?, ?, ?)",
+                   [(k, t, _crc(k, t)) for k, ids in index.exact.items() for t in ids])
     total = len(knowledge.trials)
     data = {raw.display: raw.data for raw in files if raw.kind == "trial"}
     trials, drugs, rows = [], [], []
@@ -511,19 +742,24 @@ def _fill(db: sqlite3.Connection, dirs, knowledge, files, stamps, progress, firs
             card = serialize.envelope("trial", trial=serialize.trial(trial, knowledge))
             for facts in trial_facts(trial, knowledge):
                 payload = serialize.comparison_row(facts.ref, knowledge)
-                rows.append((file, facts.endpoint, marshal.dumps(facts.values()), compact(payload),
-                             # cells as the plain table prints them (the one table drawn from compiled cells)
-                             _SEP.join(flat(c.replace(_SEP, " ")) for c in comparison_cells(payload))))
+                values, text = marshal.dumps(facts.values()), compact(payload)
+                # cells as the plain table prints them (the one table drawn from compiled cells)
+                cells = _SEP.join(flat(c.replace(_SEP, " ")) for c in comparison_cells(payload))
+                rows.append((file, facts.endpoint, values, _crc(values), text, cells, _crc(text, cells)))
             # Cards are marshalled (plain data: quicker than pickle, nothing to import to read); rows are
             # compact JSON, so that `compare --json` of 100,000 rows writes them without encoding.
             checked = data[trial.origin]
-            text = getattr(checked, "text", None) or json.dumps(checked, ensure_ascii=False, separators=(",", ":"))
-            trials.append((trial.id, file, trial.name, trial.origin, text, marshal.dumps(card)))
-            drugs += [(d, trial.id) for d in trial.drugs]
+            text = getattr(checked, "text", None) or json.dumps(checked, ensure_ascii=False, separators=(",", ":"),
+                                                                allow_nan=False)
+            card = marshal.dumps(card)
+            trials.append((trial.id, file, trial.name, trial.origin, text, card, _crc(trial.id, trial.origin, text),
+                           _crc(card)))
+            drugs += [(d, trial.id, _crc(d, trial.id)) for d in trial.drugs]
             if done % 500 == 0 or done == total:
-                db.executemany("INSERT INTO trials VALUES (?, ?, ?, ?, ?, ?)", trials)
-                db.executemany("INSERT INTO trial_drugs VALUES (?, ?)", drugs)
-                db.executemany("INSERT INTO rows (file, endpoint, facts, payload, cells) VALUES (?, ?, ?, ?, ?)", rows)
+                db.executemany("INSERT INTO trials VALUES (?, ?, ?, ?, ?, ?, ?, ?)", trials)
+                db.executemany("INSERT INTO trial_drugs VALUES (?, ?, ?)", drugs)
+                db.executemany("INSERT INTO rows (file, endpoint, facts, facts_crc, payload, cells, crc) "
+                               "VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
                 trials, drugs, rows = [], [], []
                 if progress:
                     progress("compiling", done, total)
@@ -535,21 +771,44 @@ def _fill(db: sqlite3.Connection, dirs, knowledge, files, stamps, progress, firs
 
 
 def _tidy(current: Path) -> None:
-    """Keep the newest few compiled files (other --data-dir lists); drop older cache formats, and what a
-    killed build left behind an hour ago. Tidying never fails a run: another process may be at it too."""
+    """Keep the newest few compiled files (other --data-dir lists), and remove what a killed build left
+    behind an hour ago. Only files of the cache's own name pattern, with its mark inside, that this user
+    owns, directly in the cache folder: IMMUNO_CACHE_DIR may point at a folder that holds other things.
+    Tidying never fails a run: another process may be at it too."""
     import shutil
     import time
 
     folder = current.parent
     try:
-        for old in folder.glob("knowledge-*.pickle"):
-            old.unlink(missing_ok=True)
         for left in [*folder.glob(".knowledge-*.tmp"), *folder.glob(".build-*")]:
-            if time.time() - left.stat().st_mtime > 3600:
-                shutil.rmtree(left, ignore_errors=True) if left.is_dir() else left.unlink(missing_ok=True)
-        compiled = sorted(folder.glob("knowledge-*.sqlite"), key=lambda p: p.stat().st_mtime, reverse=True)
-        for old in compiled[KEEP:]:
+            st = os.lstat(left)
+            if time.time() - st.st_mtime <= 3600 or not _ours(left, st):
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                shutil.rmtree(left, ignore_errors=True)
+            else:
+                left.unlink(missing_ok=True)
+        compiled = [(os.lstat(p), p) for p in folder.glob("knowledge-*.sqlite")]
+        compiled = sorted(((st, p) for st, p in compiled if _ours(p, st)), key=lambda sp: sp[0].st_mtime, reverse=True)
+        for _st, old in compiled[KEEP:]:
             if old != current:
                 old.unlink(missing_ok=True)
     except OSError:
         pass
+
+
+def _ours(path: Path, st: os.stat_result) -> bool:
+    """Made by this cache: this user's, not a link, and marked (a build folder's marker file, or the
+    SQLite header's application id)."""
+    if os.name == "posix" and st.st_uid != os.getuid():
+        return False
+    if stat.S_ISDIR(st.st_mode):
+        return os.path.isfile(path / BUILD_MARK) and not os.path.islink(path / BUILD_MARK)
+    if not stat.S_ISREG(st.st_mode):
+        return False
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(72)
+    except OSError:
+        return False
+    return header[:16] == b"SQLite format 3\x00" and int.from_bytes(header[68:72], "big") == APPLICATION_ID

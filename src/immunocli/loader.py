@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from .errors import DataError, Problem
+from .sanitize import clean
 from .layout import ENV_DATA_DIR, EXTENSIONS, LIST_FILES, RECORD_DIRS, bundled_dir, data_dirs  # noqa: F401 - re-exported
 from .model import (
     Approval, Arm, ArmFigures, Cut, Drug, Endpoint, FirstApproval, HazardRatio, Indication, Knowledge,
@@ -27,7 +28,7 @@ class RawFile:
     display: str  # the path as shown in messages
     origin: str  # "bundled" or the user directory
     data: object
-    stamp: tuple[int, int]  # size and mtime_ns, taken before reading: a later edit always looks newer
+    stamp: tuple[int, int, int]  # size, mtime_ns and ctime_ns, taken before reading: a later edit always looks newer
 
 
 
@@ -40,7 +41,7 @@ def knowledge_files(dirs: list[tuple[Path, str]]) -> tuple[list[tuple[str, Path,
             continue
         for name, kind in LIST_FILES.items():
             path = root / name
-            if path.is_file():
+            if os.path.lexists(path):  # not is_file(): a FIFO or device there is reported, not skipped
                 found.append((kind, path, _display(path, root, origin), origin))
         for sub, kind in RECORD_DIRS.items():
             folder = root / sub
@@ -52,14 +53,14 @@ def knowledge_files(dirs: list[tuple[Path, str]]) -> tuple[list[tuple[str, Path,
                 problems.append(Problem(str(folder), None, f"cannot list: {exc.strerror or exc}"))
                 continue
             shown = f"data/{sub}/" if origin == "bundled" else f"{folder}{os.sep}"
-            found.extend((kind, folder / name, shown + name, origin) for name in names
+            found.extend((kind, folder / name, clean(shown + name), origin) for name in names
                          if name.endswith(EXTENSIONS) and not name.startswith("."))
     return found, problems
 
 
 def _display(path: Path, root: Path, origin: str) -> str:
     rel = path.relative_to(root).as_posix()
-    return f"data/{rel}" if origin == "bundled" else str(path)
+    return f"data/{rel}" if origin == "bundled" else clean(str(path))  # a file name may hold escape sequences
 
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total): a cache miss over many files reports
@@ -93,7 +94,7 @@ def read_all(dirs: list[tuple[Path, str]], progress: Progress | None = None, sha
         if problem:
             problems.append(problem)
             continue
-        raw = RawFile(kind, path, display, origin, data, (st.st_size, st.st_mtime_ns))
+        raw = RawFile(kind, path, display, origin, data, (st.st_size, st.st_mtime_ns, st.st_ctime_ns))
         file_problems = located(raw, _file_problems)
         problems.extend(file_problems)
         if not file_problems:
@@ -220,6 +221,7 @@ def _build(dirs, progress, files, shard) -> tuple[Knowledge, list[Problem]]:
         problems.extend(file_problems)
         if not file_problems:
             trials[raw.data["id"]] = _trial(raw)
+    problems.extend(_shared_trial_names(records["trial"], trials))
     for raw in records["approval"].values():
         file_problems = located(raw, lambda r: validate.check_approval(r.data, r.display, known))
         problems.extend(file_problems)
@@ -232,6 +234,29 @@ def _build(dirs, progress, files, shard) -> tuple[Knowledge, list[Problem]]:
     knowledge = Knowledge(drugs=drugs, trials=trials, approvals=approvals, endpoints=endpoints,
                           indications=indications, directories=[str(p) for p, _ in dirs], context=plain(context))
     return knowledge, problems
+
+
+def _shared_trial_names(raws: dict[str, RawFile], trials: dict) -> list[Problem]:
+    """A name or alias of two trials (as the resolver compares names) would be ambiguous for good.
+
+    An NCT id may be shared: cohorts of one registered study are separate records (TRANSCEND-MCL).
+    """
+    from .index import normalise
+    from .validate import line_at
+
+    owner: dict[str, str] = {}
+    found = []
+    for trial in trials.values():
+        raw = raws[trial.id]
+        for place, name in ((("id",), trial.id), (("name",), trial.name),
+                            *((("aliases", i), alias) for i, alias in enumerate(trial.aliases))):
+            key = normalise(name)
+            other = owner.setdefault(key, trial.id) if key else trial.id
+            if other != trial.id:
+                found.append(Problem(raw.display, line_at(raw.data, place),
+                                     f"{name!r} also names trial {other!r} ({raws[other].display}); "
+                                     "a name or alias must lead to one trial"))
+    return found
 
 
 def merge_context(base: dict, extra: dict) -> dict:

@@ -17,13 +17,17 @@ DATE = {
     "anyOf": [{"type": "string", "format": "date"}, {"type": "integer", "minimum": 1900, "maximum": 2100}],
     "description": "YYYY, YYYY-MM or YYYY-MM-DD",
 }
+# Plausibility bounds (a number is also always finite): a figure outside them is a typo or a hostile
+# file, and one HR of 1e300 or a median of a million months would swamp a pooled HR or a plot.
+MAX_MONTHS = 600  # fifty years of follow-up
+MAX_HR = 100
 NUMBER = {"type": "number"}
-MONTHS = {"anyOf": [{"type": "number", "exclusiveMinimum": 0}, {"const": "NR"}],
-          "description": "months, or NR (not reached)"}
-CI_BOUND = {"anyOf": [{"type": "number"}, {"const": "NR"}, {"type": "null"}]}
+MONTHS = {"anyOf": [{"type": "number", "exclusiveMinimum": 0, "maximum": MAX_MONTHS}, {"const": "NR"}],
+          "description": f"months (at most {MAX_MONTHS}), or NR (not reached)"}
+CI_BOUND = {"anyOf": [{"type": "number", "minimum": 0, "maximum": MAX_MONTHS}, {"const": "NR"}, {"type": "null"}]}
 CI = {"type": "array", "items": CI_BOUND, "minItems": 2, "maxItems": 2}
 PERCENT = {"type": "number", "minimum": 0, "maximum": 100}
-COUNT = {"type": "integer", "minimum": 0}
+COUNT = {"type": "integer", "minimum": 0, "maximum": 100_000_000}
 P_VALUE = {"type": "string", "pattern": r"^\s*[<>≤≥=]?\s*(0?\.\d+|1(\.0+)?|\d(\.\d+)?[eE×x]10?\^?-?\d+)\s*$",
            "description": "as printed, e.g. \"<0.001\" or \"0.053\""}
 
@@ -50,8 +54,9 @@ ARM_FIGURES = obj([], {
 LANDMARK_FIGURE = obj(["rate"], {"rate": PERCENT, "rate_ci": CI})
 
 HAZARD_RATIO = obj(["value", "experimental", "control"], {
-    "value": {"type": "number", "exclusiveMinimum": 0},
-    "ci": CI,
+    "value": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_HR},
+    "ci": {"type": "array", "minItems": 2, "maxItems": 2, "items": {"anyOf": [
+        {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_HR}, {"const": "NR"}, {"type": "null"}]}},
     "ci_level": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 100},
     "p": P_VALUE,
     "p_sided": {"enum": [1, 2]},
@@ -188,7 +193,7 @@ _DATE_RE = re.compile(r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$")
 _TYPES = {
     "string": lambda v: isinstance(v, str),
     "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
-    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v - v == 0,  # finite
     "boolean": lambda v: isinstance(v, bool),
     "object": lambda v: isinstance(v, dict),
     "array": lambda v: isinstance(v, list),
@@ -208,7 +213,7 @@ _compiled: dict[int, Callable[[Any], bool]] = {}
 _TYPE_TESTS = {
     "string": "isinstance(v, str)",
     "integer": "isinstance(v, int) and not isinstance(v, bool)",
-    "number": "isinstance(v, (int, float)) and not isinstance(v, bool)",
+    "number": "isinstance(v, (int, float)) and not isinstance(v, bool) and v - v == 0",  # NaN and ±inf are not
     "boolean": "isinstance(v, bool)",
     "object": "isinstance(v, dict)",
     "array": "isinstance(v, list)",
@@ -314,7 +319,8 @@ def errors(value: Any, schema: dict, path: tuple = ()) -> Iterator[tuple[tuple, 
         return
     kind = schema.get("type")
     if kind and not _TYPES[kind](value):
-        yield path, f"expected {_article(kind)}, got {_show(value)}"
+        finite = not (kind == "number" and isinstance(value, float))
+        yield path, f"expected {_article(kind)}, got {_show(value)}" if finite else f"{value} is not a finite number"
         return
     if kind == "string":
         if len(value) < schema.get("minLength", 0) or (schema.get("minLength") and not value.strip()):
