@@ -456,35 +456,44 @@ class Compiled:
         return NameIndex("trial", exact, dict(self.db.execute("SELECT id, name FROM trials")))
 
     def trial_id(self, query: str) -> str:
-        from .index import check_query, normalise
+        return self.trial_match(query).id
+
+    def trial_match(self, query: str, exact_only: bool = False):
+        """What `query` names, and how (exact, alias, prefix, fuzzy): an exact name is one indexed read."""
+        from .index import Match, check_query, normalise
 
         key = normalise(check_query(query))
         hits = self.db.execute("SELECT trial, crc FROM names WHERE key = ?", (key,)).fetchall()
         if len(hits) == 1:
             _checked(hits[0][1], key, hits[0][0])
-            return hits[0][0]
-        return self.names().resolve("trial", query)  # not one exact name: prefix, typo, ambiguity, a drug
+            trial = hits[0][0]
+            (name,) = self.db.execute("SELECT name FROM trials WHERE id = ?", (trial,)).fetchone()
+            return Match(trial, "exact" if key in (normalise(trial), normalise(name)) else "alias", query.strip(), name)
+        # not one exact name: prefix, typo, ambiguity, a drug
+        return self.names().match("trial", query, exact_only)
 
     @_guarded
-    def trial_card(self, query: str) -> dict:
-        """The trial card payload."""
+    def trial_card(self, query: str, exact_only: bool = False) -> dict:
+        """The trial card payload, with how the query was matched."""
         for _attempt in range(2):
+            found = self.trial_match(query, exact_only)
             file, card, crc = self.db.execute("SELECT file, card, card_crc FROM trials WHERE id = ?",
-                                              (self.trial_id(query),)).fetchone()
+                                              (found.id,)).fetchone()
             if self._fresh([file]):
                 break
         _checked(crc, card)
-        return marshal.loads(card)
+        return {**marshal.loads(card), "match": found.to_dict()}
 
     @_guarded
-    def drug_card(self, query: str) -> dict:
+    def drug_card(self, query: str, exact_only: bool = False) -> dict:
         """The drug card payload. Every trial file is checked, not only those of the drug's trials: an
         edit that adds the drug to another trial must show on its card."""
         from . import serialize
         from .queries import Catalogue
 
         for _attempt in range(2):
-            found = self.base().drugs[self.names().resolve("drug", query)]
+            match = self.names().match("drug", query, exact_only)
+            found = self.base().drugs[match.id]
             trial_ids = []
             for trial, crc in self.db.execute("SELECT trial, crc FROM trial_drugs WHERE drug = ?", (found.id,)):
                 _checked(crc, found.id, trial)
@@ -492,8 +501,8 @@ class Compiled:
             if self._fresh(None):
                 break
         cat = Catalogue(self.knowledge(trial_ids))
-        return serialize.envelope("drug", drug=serialize.drug(found, cat.knowledge, cat.approvals_of(found.id),
-                                                              cat.trials_of(found.id)))
+        return {**serialize.envelope("drug", drug=serialize.drug(found, cat.knowledge, cat.approvals_of(found.id),
+                                                                 cat.trials_of(found.id))), "match": match.to_dict()}
 
     @_guarded
     def comparison(self, endpoint: str | None = None, **filters) -> "Selection":

@@ -10,7 +10,7 @@ import typer
 
 from . import __version__
 from .contract import envelope
-from .errors import DataError, ExitCode, ImmunoError
+from .errors import DataError, ExitCode, ImmunoError, clip
 
 def _typer() -> typer.Typer:
     return typer.Typer(name="immuno", no_args_is_help=True, context_settings={"help_option_names": ["-h", "--help"]},
@@ -50,6 +50,26 @@ FormatOpt = Annotated[Optional[Format], typer.Option("--format", "-f", case_sens
 CardFormatOpt = Annotated[Optional[CardFormat], typer.Option("--format", "-f", help="Output format.", case_sensitive=False)]
 NoPagerOpt = Annotated[bool, typer.Option("--no-pager", help="Never page long output (also IMMUNO_PAGER=cat).")]
 NoHeadersOpt = Annotated[bool, typer.Option("--no-headers", help="TSV and CSV without their header row.")]
+ExactOpt = Annotated[bool, typer.Option("--exact", help="Refuse anything but an exact name or alias (no prefix, "
+                                                        "no typo): for scripts.")]
+QueryArg = Annotated[list[str], typer.Argument(help="Name, alias or id; several words need no quotes.",
+                                               show_default=False)]
+
+
+def _announce(matches) -> None:
+    """Say on stderr when a name was matched by prefix or as a typo: never a silent neighbour."""
+    from .index import Match
+
+    for m in matches or ():
+        line = Match(m["id"], m["how"], m["query"], m.get("name") or "").notice()
+        if line:
+            sys.stderr.write(f"immuno: {line}\n")
+
+
+def _words(query) -> str:
+    return " ".join(query) if isinstance(query, (list, tuple)) else query
+
+
 LimitOpt = Annotated[Optional[int], typer.Option("--limit", "-n", min=0, metavar="N", help="Show the first N only.")]
 PlotOpt = Annotated[bool, typer.Option("--plot", help="Draw a forest plot of the hazard ratios under the table.")]
 PlotFileOpt = Annotated[Optional[str], typer.Option("--plot-file", metavar="FILE.svg|FILE.png",
@@ -97,12 +117,17 @@ def main_options(
 # --- plumbing --------------------------------------------------------------------------------------
 
 def _fail(message: str, code: int) -> None:
+    # A line of user input in a message (a 100 kB --setting) is cut, not echoed whole.
+    message = "\n".join(line if len(line) <= 500 else clip(line, 500) for line in message.split("\n"))
     sys.stderr.write(f"immuno: {message}\n")
     raise typer.Exit(code)
 
 
 def handled(fn):
-    """Turn library errors into one stderr line and an exit code; a closed pipe is a quiet success."""
+    """Turn library errors into one stderr line and an exit code; a closed pipe is a quiet success.
+
+    An answer cut short by its reader (`| head -1`) was found, so it exits 0 like ripgrep; one that
+    could not be written (disk full, a bad --plot-file) exits OUTPUT_ERROR, never 1 ("not found")."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -115,17 +140,38 @@ def handled(fn):
         except BrokenPipeError:
             _quiet_stdout()
             raise typer.Exit(ExitCode.OK)
-        except KeyboardInterrupt:
-            _fail("interrupted", ExitCode.INTERRUPTED)
+        except OSError as exc:
+            _quiet_stdout()
+            _fail(_output_error(exc), ExitCode.OUTPUT_ERROR)
+        except KeyboardInterrupt as exc:
+            _fail(*_interruption(exc))
 
     return wrapper
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that every `finally` (a build's temporary files) runs alike."""
+
+
+def _interruption(exc: BaseException) -> tuple[str, int]:
+    if isinstance(exc, _Terminated):
+        return "terminated", ExitCode.TERMINATED
+    return "interrupted", ExitCode.INTERRUPTED
+
+
+def _output_error(exc: OSError) -> str:
+    reason = exc.strerror or type(exc).__name__
+    if exc.filename:
+        return f"cannot write {clip(str(exc.filename))}: {reason}"
+    return f"cannot write the output: {reason}"
+
+
 def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so that the exit's flush of what is left cannot fail a second time."""
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
+    except (OSError, ValueError, AttributeError):
         pass
 
 
@@ -320,14 +366,16 @@ def _plots(rows: list[dict], pooled: dict | None, plot: bool, plot_file: str | N
         sys.stderr.write(f"immuno: wrote {plot_file} ({len(items)} hazard ratios)\n")
 
 
-def _context_card(name: str, query: str, json_: bool, format_, no_pager: bool = False) -> None:
+def _context_card(name: str, query, json_: bool, format_, no_pager: bool = False, exact: bool = False) -> None:
     """The indication, biomarker and irAE cards share one path: build from the catalogue, render."""
     from . import context
 
     source = compiled()
     from .queries import Catalogue
 
-    emit(getattr(context, name)(Catalogue(source.knowledge()), query), _choose(json_, format_), name,
+    payload = getattr(context, name)(Catalogue(source.knowledge()), _words(query), exact)
+    _announce([payload.get("match")])
+    emit(payload, _choose(json_, format_), name,
          as_of=_as_of(source), pager=not no_pager)
 
 
@@ -343,7 +391,9 @@ def _limited(payload: dict, key: str, limit: int | None) -> dict:
 @app.command()
 @handled
 def drug(
-    query: Annotated[str, typer.Argument(help="Generic, brand or code name, or a common abbreviation.")],
+    query: Annotated[list[str], typer.Argument(help="Generic, brand or code name, or a common abbreviation.",
+                                               show_default=False)],
+    exact: ExactOpt = False,
     full: Annotated[bool, typer.Option("--full", help="Also the approvals' texts and the trials' full results.")] = False,
     approvals: Annotated[bool, typer.Option("--approvals", help="Only the approvals, with their texts.")] = False,
     trials: Annotated[bool, typer.Option("--trials", help="Only the trials, with their full results.")] = False,
@@ -362,14 +412,18 @@ def drug(
       immuno drug axi-cel
     """
     source = compiled()
-    emit(source.drug_card(query), _choose(json_, format_), "drug_card", as_of=_as_of(source), pager=not no_pager,
+    payload = source.drug_card(_words(query), exact)
+    _announce([payload.get("match")])
+    emit(payload, _choose(json_, format_), "drug_card", as_of=_as_of(source), pager=not no_pager,
          options={"full": full, "approvals": approvals, "trials": trials})
 
 
 @app.command()
 @handled
 def trial(
-    query: Annotated[str, typer.Argument(help="Trial name, alias (KN-942, CM-067) or NCT id.")],
+    query: Annotated[list[str], typer.Argument(help="Trial name, alias (KN-942, CM-067) or NCT id; no quotes "
+                                               "needed (immuno trial CheckMate 067).", show_default=False)],
+    exact: ExactOpt = False,
     plot: PlotOpt = False,
     plot_file: PlotFileOpt = None,
     json_: JsonOpt = False,
@@ -387,7 +441,8 @@ def trial(
       immuno trial NCT03897881
     """
     source = compiled()
-    payload = source.trial_card(query)
+    payload = source.trial_card(_words(query), exact)
+    _announce([payload.get("match")])
     fmt = _choose(json_, format_)
     emit(payload, fmt, "trial_card", as_of=_as_of(source), pager=not (no_pager or plot))
     rows = [{"trial": {"name": payload["trial"]["name"]}, "endpoint": r["endpoint"],
@@ -400,19 +455,24 @@ def trial(
 @app.command()
 @handled
 def compare(
-    endpoint: Annotated[Optional[str], typer.Option("--endpoint", "-e", help="OS, PFS, EFS, RFS, ORR, CR …")] = None,
-    indication: Annotated[Optional[str], typer.Option("--indication", "-i", help="OncoTree code or name; includes sub-types.")] = None,
-    drug: Annotated[Optional[str], typer.Option("--drug", help="A drug in the experimental arm.")] = None,
-    target: Annotated[Optional[str], typer.Option("--target", help="A target of an experimental drug (PD-1, CD19 …).")] = None,
-    modality: Annotated[Optional[str], typer.Option("--modality", help="checkpoint-inhibitor, car-t, bispecific, til …")] = None,
-    setting: Annotated[Optional[str], typer.Option("--setting", help="adjuvant, first-line, second-line …")] = None,
-    phase: Annotated[Optional[str], typer.Option("--phase", help="1, 2, 3 …")] = None,
-    population: Annotated[Optional[str], typer.Option("--population", help="Text in the population, e.g. ITT.")] = None,
+    endpoint: Annotated[Optional[list[str]], typer.Option("--endpoint", "-e", help="OS, PFS, EFS, RFS, ORR, CR … (repeatable: any of them).")] = None,
+    indication: Annotated[Optional[list[str]], typer.Option("--indication", "-i", help="OncoTree code or name ('lung cancer', lymphoma); includes sub-types.")] = None,
+    drug: Annotated[Optional[list[str]], typer.Option("--drug", help="A drug in the experimental arm.")] = None,
+    target: Annotated[Optional[list[str]], typer.Option("--target", help="A target of an experimental drug (PD-1, CD19 …).")] = None,
+    modality: Annotated[Optional[list[str]], typer.Option("--modality", help="checkpoint-inhibitor, car-t, bispecific, til …")] = None,
+    setting: Annotated[Optional[list[str]], typer.Option("--setting", help="adjuvant, first-line (1L), second-line (2L), later-line (3L+), previously-treated …")] = None,
+    phase: Annotated[Optional[list[str]], typer.Option("--phase", help="1, 2, 3 (also III, 'phase 3'); 2/3 trials match 2 and 3.")] = None,
+    population: Annotated[Optional[str], typer.Option("--population", help="Text in the population, e.g. 'CPS ≥10'.")] = None,
     year: Annotated[Optional[int], typer.Option("--year", help="Year of the trial's first publication.")] = None,
-    cut: Annotated[str, typer.Option("--cut", help="latest, primary or all data cuts.")] = "latest",
+    trial: Annotated[Optional[list[str]], typer.Option("--trial", "-t", help="Only these trials (repeatable).")] = None,
+    exclude: Annotated[Optional[list[str]], typer.Option("--exclude", help="Leave these trials out (repeatable).")] = None,
+    subgroups: Annotated[bool, typer.Option("--subgroups", help="Also subgroup, sensitivity, per-protocol rows (default: ITT, primary and safety analyses).")] = False,
+    cut: Annotated[str, typer.Option("--cut", help="latest (each figure from the newest cut that reports it), primary or all.")] = "latest",
     sort: Annotated[str, typer.Option("--sort", help="trial, hr, gain (median), year or indication.")] = "trial",
-    pool: Annotated[bool, typer.Option("--pool", help="Random-effects (DerSimonian–Laird) pooled HR of the rows shown.")] = False,
-    explain: Annotated[bool, typer.Option("--explain", help="Show derived figures (1 − HR, median gain, NNT) with formulas.")] = False,
+    pool: Annotated[bool, typer.Option("--pool", help="Random-effects pooled HR (or proportion, for a rate endpoint) of the rows shown, one row per trial.")] = False,
+    pool_method: Annotated[str, typer.Option("--pool-method", help="hksj (REML + Hartung–Knapp, default), reml or dl (DerSimonian–Laird).")] = "hksj",
+    explain: Annotated[bool, typer.Option("--explain", help="Show derived figures (1 − HR, median difference, NNT by Altman's method) with formulas.")] = False,
+    exact: ExactOpt = False,
     plot: PlotOpt = False,
     plot_file: PlotFileOpt = None,
     limit: LimitOpt = None,
@@ -437,11 +497,16 @@ def compare(
     source = compiled()
     as_of = _as_of(source)
     found = source.comparison(endpoint, indication=indication, drug=drug, target=target, modality=modality,
-                              setting=setting, phase=phase, population=population, year=year, cut=cut, sort=sort)
+                              setting=setting, phase=phase, population=population, year=year, cut=cut, sort=sort,
+                              subgroups=subgroups, trial=trial, exclude=exclude, exact=exact)
+    _announce(found.filters["matches"])
+    if pool and pool_method not in ("hksj", "reml", "dl"):
+        raise ImmunoError(f"--pool-method must be hksj, reml or dl, not {pool_method!r}")
     total = len(found)
+    completed = bool(found.older)  # a figure from an earlier cut: rows are completed, not streamed as compiled
     if limit is not None:
         found.rows = found.rows[:limit]
-    if fmt in ("json", "ndjson") and not (pool or plot or plot_file):  # streamed: 100,000 rows never held
+    if fmt in ("json", "ndjson") and not (pool or plot or plot_file or completed):  # streamed: never held
         from .contract import json_chunks
 
         head = envelope("comparison", as_of, filters=found.filters, rows=[], explain=explain)
@@ -450,7 +515,7 @@ def compare(
         texts = found.texts()
         sys.stdout.writelines(json_chunks(head, texts) if fmt == "json" else (t + "\n" for t in texts))
         sys.stdout.flush()
-    elif fmt in ("table", "tsv") and not (explain or pool or plot or plot_file):  # from compiled cells
+    elif fmt in ("table", "tsv") and not (explain or pool or plot or plot_file or completed):  # compiled cells
         from .render import cards, table
 
         head = {"kind": "comparison", "filters": found.filters, "rows": (), "knowledge_as_of": as_of}
@@ -469,12 +534,12 @@ def compare(
         from .queries import pool as pool_rows
         from .serialize import pooled
 
-        rows = list(found.payloads())
+        rows = list(found.complete_payloads())
         payload = envelope("comparison", as_of, filters=found.filters, rows=rows)
         if total != len(found):
             payload["total"] = total
         if pool and rows:
-            payload["pooled"] = pooled(pool_rows(rows))
+            payload["pooled"] = pooled(pool_rows(rows, pool_method, found.filters.get("drug")))
         payload["explain"] = explain
         emit(payload, fmt, "comparison", pager=not (no_pager or plot), headers=not no_headers)
         _plots(rows, payload.get("pooled"), plot, plot_file, fmt,
@@ -487,7 +552,9 @@ def compare(
 @app.command()
 @handled
 def endpoint(
-    query: Annotated[str, typer.Argument(help="Endpoint id or name: OS, 'progression-free survival' …")],
+    query: Annotated[list[str], typer.Argument(help="Endpoint id or name: OS, progression-free survival …",
+                                               show_default=False)],
+    exact: ExactOpt = False,
     json_: JsonOpt = False,
     format_: CardFormatOpt = None,
     no_pager: NoPagerOpt = False,
@@ -504,18 +571,23 @@ def endpoint(
 
     source = compiled()
     cat = source.catalogue()
-    e = cat.endpoint(query)
+    match = cat.names.match("endpoint", _words(query), exact)
+    _announce([match.to_dict()])
+    e = cat.knowledge.endpoints[match.id]
     count = sum(1 for t in cat.knowledge.trials.values() for r in t.results if r.endpoint == e.id)
     payload = serialize.envelope("endpoint", endpoint={
         "id": e.id, "name": e.name, "kind": e.kind, "higher_is_better": e.higher_is_better,
-        "synonyms": e.synonyms, "definition": e.definition, "result_count": count, "origin": e.origin})
+        "synonyms": e.synonyms, "definition": e.definition, "result_count": count, "origin": e.origin},
+        match=match.to_dict())
     emit(payload, _choose(json_, format_), "endpoint_card", as_of=_as_of(source), pager=not no_pager)
 
 
 @app.command()
 @handled
 def indication(
-    query: Annotated[str, typer.Argument(help="OncoTree code or disease name: NSCLC, 'lung cancer', melanoma …")],
+    query: Annotated[list[str], typer.Argument(help="OncoTree code or disease name: NSCLC, lung cancer, melanoma …",
+                                               show_default=False)],
+    exact: ExactOpt = False,
     json_: JsonOpt = False,
     format_: CardFormatOpt = None,
     no_pager: NoPagerOpt = False,
@@ -528,13 +600,15 @@ def indication(
 
       immuno indication "multiple myeloma" --json
     """
-    _context_card("indication_card", query, json_, format_, no_pager)
+    _context_card("indication_card", query, json_, format_, no_pager, exact)
 
 
 @app.command()
 @handled
 def biomarker(
-    query: Annotated[str, typer.Argument(help="MSI-H, dMMR, PD-L1, TMB-H …")],
+    query: Annotated[list[str], typer.Argument(help="MSI-H, dMMR, PD-L1, TMB-H …",
+                                               show_default=False)],
+    exact: ExactOpt = False,
     json_: JsonOpt = False,
     format_: CardFormatOpt = None,
     no_pager: NoPagerOpt = False,
@@ -547,13 +621,15 @@ def biomarker(
 
       immuno biomarker "PD-L1" --json
     """
-    _context_card("biomarker_card", query, json_, format_, no_pager)
+    _context_card("biomarker_card", query, json_, format_, no_pager, exact)
 
 
 @app.command()
 @handled
 def irae(
-    query: Annotated[str, typer.Argument(help="colitis, diarrhea, thyroid, myocarditis, CRS, ICANS, an organ …")],
+    query: Annotated[list[str], typer.Argument(help="colitis, diarrhea, thyroid, myocarditis, CRS, ICANS, an organ …",
+                                               show_default=False)],
+    exact: ExactOpt = False,
     json_: JsonOpt = False,
     format_: CardFormatOpt = None,
     no_pager: NoPagerOpt = False,
@@ -566,13 +642,14 @@ def irae(
 
       immuno irae CRS --json | jq '.irae.trial_rates[] | [.trial.name, .experimental.rate]'
     """
-    _context_card("irae_card", query, json_, format_, no_pager)
+    _context_card("irae_card", query, json_, format_, no_pager, exact)
 
 
 @app.command()
 @handled
 def search(
-    text: Annotated[str, typer.Argument(help="Words to look for in names, aliases, populations, notes …")],
+    words: Annotated[list[str], typer.Argument(help="Words to look for, all of them, in any order: names, aliases, "
+                                               "populations, notes, biomarkers, side effects …", show_default=False)],
     limit: LimitOpt = None,
     json_: JsonOpt = False,
     format_: FormatOpt = None,
@@ -589,6 +666,7 @@ def search(
     """
     from . import serialize
 
+    text = _words(words)
     source = compiled()
     found = source.catalogue().search(text)
     payload = _limited(serialize.envelope("search", query=text, hits=[serialize.hit(h) for h in found]), "hits", limit)
@@ -645,15 +723,18 @@ def validate(
     _knowledge, problems = build(data_dirs([*State.data_dirs, *(dirs or [])]))
     payload = {**envelope("validation"), "ok": not problems, "count": len(problems),
                "problems": [p.to_dict() for p in problems]}
-    if json_:
-        from .serialize import knowledge_as_of
+    try:
+        if json_:
+            from .serialize import knowledge_as_of
 
-        emit(payload, "json", None, as_of=knowledge_as_of(_knowledge) if _knowledge else None)
-    else:
-        for p in problems:
-            sys.stdout.write(f"{p}\n")
-        sys.stdout.flush()
-        sys.stderr.write(f"{len(problems)} problem(s)\n" if problems else "ok: no problems\n")
+            emit(payload, "json", None, as_of=knowledge_as_of(_knowledge) if _knowledge else None)
+        else:
+            for p in problems:
+                sys.stdout.write(f"{p}\n")
+            sys.stdout.flush()
+            sys.stderr.write(f"{len(problems)} problem(s)\n" if problems else "ok: no problems\n")
+    except BrokenPipeError:  # `immuno validate DIR | head`: the problems were found all the same
+        _quiet_stdout()
     if problems:
         raise typer.Exit(ExitCode.BAD_INPUT)
 
@@ -694,8 +775,34 @@ def _lean(argv: list[str]) -> typer.Typer:
 
 
 def main() -> None:
+    """The `immuno` script: the app, plus what no command can handle itself (a closed stdout or stderr,
+    SIGTERM, and the final flush of a pipe its reader has closed)."""
+    import signal
+
+    if sys.stderr is None:  # started with 2>&-
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")
+    if sys.stdout is None:  # started with >&-
+        sys.stderr.write("immuno: cannot write the output: standard output is closed\n")
+        sys.exit(ExitCode.OUTPUT_ERROR)
+
+    def terminate(signum, frame):
+        raise _Terminated
+
+    signal.signal(signal.SIGTERM, terminate)
+    code: object = 0
     try:
         _lean(sys.argv[1:])()
-    except KeyboardInterrupt:
-        sys.stderr.write("immuno: interrupted\n")
-        sys.exit(ExitCode.INTERRUPTED)
+    except KeyboardInterrupt as exc:
+        message, code = _interruption(exc)
+        sys.stderr.write(f"immuno: {message}\n")
+    except SystemExit as exc:
+        code = exc.code
+    try:
+        sys.stdout.flush()  # here, not at exit, where a closed pipe prints "Exception ignored"
+    except BrokenPipeError:
+        _quiet_stdout()  # the reader had what it wanted: the exit code stands
+    except OSError as exc:
+        _quiet_stdout()
+        sys.stderr.write(f"immuno: {_output_error(exc)}\n")
+        code = ExitCode.OUTPUT_ERROR
+    sys.exit(code)

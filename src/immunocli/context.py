@@ -23,11 +23,12 @@ def _caution(cat: Catalogue) -> str:
     return cat.knowledge.context.get("caution", "Reference information, not medical advice.")
 
 
-def indication_card(cat: Catalogue, query: str) -> dict:
+def indication_card(cat: Catalogue, query: str, exact: bool = False) -> dict:
     from . import serialize
 
     k = cat.knowledge
-    ind = cat.indication(query)
+    match = cat.names.match("indication", query, exact)
+    ind = k.indications[match.id]
     covered = k.descendants(ind.id)
     by_setting: dict[str, list[dict]] = {}
     for trial in sorted(k.trials.values(), key=lambda t: (-(t.year or 0), t.name)):
@@ -43,9 +44,11 @@ def indication_card(cat: Catalogue, query: str) -> dict:
     order = ["neoadjuvant", "perioperative", "adjuvant", "consolidation", "maintenance", "first-line",
              "second-line", "later-line", "previously-treated"]
     settings = [{"setting": s, "trials": by_setting[s]} for s in order if s in by_setting]
-    return serialize.envelope("indication", indication={
+    payload = serialize.envelope("indication", indication={
         "id": ind.id, "name": ind.name, "oncotree": ind.oncotree, "includes": sorted(covered - {ind.id}),
         "settings": settings, "approvals": approvals, "caution": _caution(cat)})
+    payload["match"] = match.to_dict()
+    return payload
 
 
 def _mentions(terms: list[str], *texts: str | None) -> bool:
@@ -53,12 +56,13 @@ def _mentions(terms: list[str], *texts: str | None) -> bool:
     return any(key and key in normalise(text or "") for text in texts for key in keys)
 
 
-def biomarker_card(cat: Catalogue, query: str) -> dict:
+def biomarker_card(cat: Catalogue, query: str, exact: bool = False) -> dict:
     from . import serialize
 
     k = cat.knowledge
     entries = k.context.get("biomarkers", [])
-    marker = next(e for e in entries if e["id"] == _index("biomarker", entries).resolve(query))
+    match = _index("biomarker", entries).match(query, exact)
+    marker = next(e for e in entries if e["id"] == match.id)
     terms = marker.get("match") or [marker["id"]]
     approvals = [serialize.approval(a, k) for a in sorted(k.approvals.values(), key=lambda a: a.date)
                  if _mentions(terms, a.biomarker, a.text)]
@@ -67,18 +71,21 @@ def biomarker_card(cat: Catalogue, query: str) -> dict:
                "populations": sorted({r.population for r in t.results if _mentions(terms, r.population)})}
               for t in sorted(k.trials.values(), key=lambda t: t.name)
               if _mentions(terms, *t.biomarkers, t.population, *(r.population for r in t.results))]
-    return serialize.envelope("biomarker", biomarker={
+    payload = serialize.envelope("biomarker", biomarker={
         **{key: marker.get(key) for key in ("id", "name", "synonyms", "what", "assay", "cutoffs", "fda", "caveats")},
         "source": _source(cat, marker["source"]), "approvals": approvals, "trials": trials,
         "caution": _caution(cat)})
+    payload["match"] = match.to_dict()
+    return payload
 
 
-def irae_card(cat: Catalogue, query: str) -> dict:
+def irae_card(cat: Catalogue, query: str, exact: bool = False) -> dict:
     from . import serialize
 
     k = cat.knowledge
     entries = k.context.get("iraes", [])
-    irae = next(e for e in entries if e["id"] == _index("irAE", entries).resolve(query))
+    match = _index("irAE", entries).match(query, exact)
+    irae = next(e for e in entries if e["id"] == match.id)
     drugs = [{"id": d, "name": k.drugs[d].name} for d in irae.get("drugs", []) if d in k.drugs]
     targets = irae.get("targets", [])
     if targets:
@@ -90,9 +97,11 @@ def irae_card(cat: Catalogue, query: str) -> dict:
             for result in select_cuts(trial, endpoint, "latest"):
                 rates += [serialize.comparison_row(row, k) for row in comparison_rows(trial, result)]
     grading = k.context.get("grading") if not irae.get("endpoints") else None
-    return serialize.envelope("irae", irae={
+    payload = serialize.envelope("irae", irae={
         **{key: irae.get(key) for key in ("id", "organ", "name", "synonyms", "management", "notes")},
         "drugs_most_associated": drugs, "targets": targets,
         "warnings": [k.context["warnings"][w] for w in irae.get("warnings", [])],
         "grading": {"text": grading["text"], "source": _source(cat, grading["source"])} if grading else None,
         "trial_rates": rates, "source": _source(cat, irae["source"]), "caution": _caution(cat)})
+    payload["match"] = match.to_dict()
+    return payload

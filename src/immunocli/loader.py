@@ -330,7 +330,7 @@ def trial_from_data(d: dict, origin: str) -> Trial:
                  for hr in (hrs if isinstance(hrs, list) else [hrs])],
             landmarks=[Landmark(months=lm["months"], arms={k: figures(v) for k, v in lm["arms"].items()})
                        for lm in r.get("landmarks", [])],
-            notes=r.get("notes"),
+            notes=r.get("notes"), analysis=r["analysis"], indication=r.get("indication"),
         ))
     return Trial(
         id=d["id"], name=d["name"], phase=d["phase"], indication=d["indication"], setting=d["setting"],
@@ -341,7 +341,7 @@ def trial_from_data(d: dict, origin: str) -> Trial:
         cuts=sorted(cuts.values(), key=lambda c: c.published, reverse=True),
         results=results, origin=origin, aliases=list(d.get("aliases", [])), nct=d.get("nct"),
         design=d.get("design"), randomized=d.get("randomized"), biomarkers=list(d.get("biomarkers", [])),
-        enrolled=d.get("enrolled"), notes=d.get("notes"),
+        enrolled=d.get("enrolled"), notes=d.get("notes"), primary_outcome=d.get("primary_outcome"),
     )
 
 

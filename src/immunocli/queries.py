@@ -41,9 +41,16 @@ class Catalogue:
                                               for i in self.knowledge.indications.values()))
 
     @cached_property
+    def target_index(self) -> NameIndex:
+        from .selection import target_index
+
+        return target_index(t for d in self.knowledge.drugs.values() for t in d.targets)
+
+    @cached_property
     def names(self) -> Names:
         return Names({"drug": lambda: self.drug_index, "trial": lambda: self.trial_index,
-                      "endpoint": lambda: self.endpoint_index, "indication": lambda: self.indication_index},
+                      "endpoint": lambda: self.endpoint_index, "indication": lambda: self.indication_index,
+                      "target": lambda: self.target_index},
                      {i.id: i.parent for i in self.knowledge.indications.values()})
 
     def drug(self, query: str) -> Drug:
@@ -77,7 +84,9 @@ class Catalogue:
     def compare(self, endpoint: str | None = None, **filters) -> "Comparison":
         chosen = self.filters(endpoint, **filters)
         facts = [f for t in self.knowledge.trials.values() for f in trial_facts(t, self.knowledge)]
-        return Comparison(filters=chosen.shown, rows=[f.ref for f in select(facts, chosen)])
+        rows = select(facts, chosen)
+        return Comparison(filters=chosen.shown, rows=[f.ref for f in rows],
+                          older={id(f.ref): [o.ref for o in f.older] for f in rows if f.older})
 
     # --- search ----------------------------------------------------------------------------------
 
@@ -146,15 +155,26 @@ class ComparisonRow:
         return None
 
     def derived(self) -> list["Derived"]:
-        """Figures computed from the published ones, each with the formula that made it."""
+        """Figures computed from the published ones, each with its formula, its CI where one follows from
+        the published CI, and a plain note where it could mislead (a non-significant result, a shorter median)."""
+        from .stats import altman_nnt, describe_nnt
+
         out = []
         exp, ctl = self.figures
-        if self.hr:
-            out.append(Derived("relative risk reduction", round((1 - self.hr.value) * 100, 1), "%",
-                               f"1 − HR = 1 − {self.hr.value}"))
+        hr = self.hr
+        numeric_ci = bool(hr and hr.ci and all(isinstance(b, (int, float)) for b in hr.ci))
+        significant = numeric_ci and (hr.ci[1] < 1 or hr.ci[0] > 1)
+        if hr:
+            out.append(Derived(
+                "relative reduction in hazard (1 − HR)", round((1 - hr.value) * 100, 1), "%", f"1 − {hr.value}",
+                ci=(round((1 - hr.ci[1]) * 100, 1), round((1 - hr.ci[0]) * 100, 1)) if numeric_ci else None,
+                note=None if significant else ("the CI of the HR includes 1: not significant" if numeric_ci
+                                               else "the HR has no CI: significance unknown")))
         if self.median_gain is not None:
-            out.append(Derived("absolute gain in median", self.median_gain, "months",
-                               f"{exp.median} − {ctl.median}"))
+            gain = self.median_gain
+            out.append(Derived("difference in median", gain, "months", f"{exp.median} − {ctl.median}",
+                               note="the experimental arm's median is shorter" if gain < 0 else
+                               "medians compare one time point of each curve, not the whole curve"))
         if exp and ctl and exp.rate is not None and ctl.rate is not None:
             diff = round(exp.rate - ctl.rate, 1)
             out.append(Derived("absolute difference in rate", diff, "percentage points", f"{exp.rate} − {ctl.rate}"))
@@ -162,13 +182,16 @@ class ComparisonRow:
             if e and c and e.rate is not None and c.rate is not None:
                 diff = round(e.rate - c.rate, 1)
                 out.append(Derived(f"absolute difference at {lm.months:g} months", diff, "percentage points",
-                                   f"{e.rate} − {c.rate}"))
-                from .stats import number_needed_to_treat
-
-                nnt = number_needed_to_treat(diff)
-                if nnt is not None:
-                    out.append(Derived(f"number needed to treat at {lm.months:g} months", nnt, "patients",
-                                       f"⌈100 / {diff}⌉"))
+                                   f"{e.rate} − {c.rate}", note=None if significant else
+                                   "the HR is not significant: this difference may be chance"))
+                if hr and numeric_ci:  # Altman & Andersen: NNT at a time from the control survival and the HR
+                    point = altman_nnt(c.rate, hr.value)
+                    lo, hi = altman_nnt(c.rate, hr.ci[0]), altman_nnt(c.rate, hr.ci[1])
+                    if point is not None:
+                        out.append(Derived(
+                            f"number needed to treat at {lm.months:g} months (Altman)", round(abs(point), 1),
+                            "patients", f"1 / (S_c^HR − S_c), S_c = {c.rate}%, HR {hr.value}",
+                            note=describe_nnt(point, lo, hi)))
         return out
 
     def landmark_pairs(self) -> list[tuple[Landmark, ArmFigures | None, ArmFigures | None]]:
@@ -182,75 +205,62 @@ class Derived:
     value: float
     unit: str
     formula: str
-
-
-@dataclass(slots=True)
-class PooledHazardRatio:
-    hazard_ratio: float
-    ci: tuple[float, float]
-    tau2: float
-    i2: float
-    q: float
-    k: int
-    trials: list[str]
-    skipped: list[str]
-    warning: str
-    method: str = "DerSimonian–Laird random effects on log HR; SE from each CI at its stated level"
+    ci: tuple[float, float] | None = None  # at the HR's CI level
+    note: str | None = None
 
 
 @dataclass(slots=True)
 class Comparison:
     filters: dict
     rows: list[ComparisonRow] = field(default_factory=list)
+    older: dict = field(default_factory=dict)  # id(row) -> earlier cuts of its comparison, newest first
+    pool_method: str = "hksj"
 
 
-def pool(rows: list[dict]) -> PooledHazardRatio:
-    """Random-effects pooled HR of comparison rows (the JSON contract's); rows without a usable CI are skipped.
+def pool(rows: list[dict], method: str = "hksj", drugs: list[str] | None = None) -> dict:
+    from .pooling import pool as pool_rows
 
-    Works on the serialised rows so that the compiled cache, which holds rows and not trials, pools
-    exactly as the library does.
-    """
-    import math
+    return pool_rows(rows, method, drugs)
 
-    from .stats import dersimonian_laird, log_se_from_ci
 
-    used, skipped, estimates, variances = [], [], [], []
-    chosen: dict[str, dict] = {}
+_FROM_OLDER = ("median", "median_not_reached", "median_ci", "median_ci_not_reached")
+_RATE = ("rate", "rate_ci", "count", "n")
 
-    def label(row: dict) -> str:
-        return f"{row['trial']['name']} ({row['population']})"
 
-    for row in rows:  # one row per trial, the ITT one where there is one: no patient counted twice
-        hr = row.get("hazard_ratio")
-        ci = hr.get("ci") if hr else None
-        if not hr or not ci or not all(isinstance(b, (int, float)) and b > 0 for b in ci) or ci[0] >= ci[1]:
-            skipped.append(f"{label(row)}: no HR with a CI")
-            continue
-        best = chosen.get(row["trial"]["id"])
-        if best is None or (not best["population"].upper().startswith("ITT")
-                            and row["population"].upper().startswith("ITT")):
-            if best is not None:
-                skipped.append(f"{label(best)}: same trial")
-            chosen[row["trial"]["id"]] = row
-        else:
-            skipped.append(f"{label(row)}: same trial")
-    for row in chosen.values():
-        hr = row["hazard_ratio"]
-        lo, hi = hr["ci"]
-        se = log_se_from_ci(lo, hi, hr["ci_level"])
-        used.append(f"{row['trial']['name']} ({row['population']}, {row['cut']['published'][:4]})")
-        estimates.append(math.log(hr["value"]))
-        variances.append(se * se)
-    if len(estimates) < 2:
-        raise UsageError(f"--pool needs at least two trials with a hazard ratio and its CI; found {len(estimates)}")
-    pooled = dersimonian_laird(estimates, variances)
-    lo, hi = pooled.ci()
-    warning = ("Pooling trials of different populations, comparators, lines and eras (one row per trial, ITT "
-               "where given): a descriptive summary, not a meta-analysis")
-    return PooledHazardRatio(hazard_ratio=round(math.exp(pooled.estimate), 4),
-                             ci=(round(math.exp(lo), 4), round(math.exp(hi), 4)), tau2=round(pooled.tau2, 4),
-                             i2=round(pooled.i2, 1), q=round(pooled.q, 2), k=pooled.k, trials=used,
-                             skipped=skipped, warning=warning)
+def fill_from_older(row: dict, older: list[dict]) -> dict:
+    """The newest cut's row, with each figure it lacks taken from the newest earlier cut that reports it, and
+    `figures_from_earlier_cuts` naming each such figure with its cut and source (no figure hidden by --cut)."""
+    taken = []
+
+    def note(figure: str, other: dict) -> None:
+        taken.append({"figure": figure, "cut": {k: other["cut"].get(k) for k in ("id", "published", "label")},
+                      "source": other.get("source")})
+
+    for other in older:
+        if row.get("hazard_ratio") is None and other.get("hazard_ratio") is not None:
+            row["hazard_ratio"] = {**other["hazard_ratio"], "from_cut": other["cut"].get("id")}
+            note("hazard_ratio", other)
+        for side in ("experimental", "control"):
+            mine, theirs = row.get(side), other.get(side)
+            if not mine or not theirs:
+                continue
+            if mine.get("median") is None and not mine.get("median_not_reached") and (
+                    theirs.get("median") is not None or theirs.get("median_not_reached")):
+                mine.update({k: theirs.get(k) for k in _FROM_OLDER})
+                note(f"{side}.median", other)
+            if mine.get("rate") is None and theirs.get("rate") is not None:
+                mine.update({k: theirs.get(k) for k in _RATE})
+                note(f"{side}.rate", other)
+        have = {lm.get("months") for lm in row.get("landmark_pairs") or []}
+        for lm in other.get("landmark_pairs") or []:
+            if lm.get("months") not in have:
+                row.setdefault("landmark_pairs", []).append({**lm, "from_cut": other["cut"].get("id")})
+                have.add(lm.get("months"))
+                note(f"landmark {lm.get('months'):g} months", other)
+    if taken:
+        row["figures_from_earlier_cuts"] = taken
+        row["landmark_pairs"] = sorted(row.get("landmark_pairs") or [], key=lambda lm: lm.get("months") or 0)
+    return row
 
 
 def select_cuts(trial: Trial, endpoint_id: str | None, cut: str) -> list[Result]:
@@ -289,16 +299,19 @@ def trial_facts(trial: Trial, k: Knowledge) -> list[Facts]:
     """A Facts for every comparison row of every result of `trial`, in the trial's order."""
     out = []
     for number, result in enumerate(trial.results):
-        for row in comparison_rows(trial, result):
+        for rank, row in enumerate(comparison_rows(trial, result)):
             drugs = [k.drugs[d] for d in trial.arm(row.experimental).drugs if d in k.drugs]
             out.append(Facts(
-                trial=trial.id, name=trial.name, indication=trial.indication, setting=trial.setting,
-                phase=trial.phase, year=trial.year, result=number, endpoint=result.endpoint,
+                trial=trial.id, name=trial.name, indication=result.indication or trial.indication,
+                setting=trial.setting, phase=trial.phase, year=trial.year, result=number, endpoint=result.endpoint,
                 population=result.population, published=result.cut.published,
                 primary_cut=result.cut.kind == "primary", drugs=[d.id for d in drugs],
                 targets=sorted({normalise(t) for d in drugs for t in d.targets}),
                 modalities=sorted({normalise(d.modality) for d in drugs}),
-                hr=row.hr.value if row.hr else None, gain=row.median_gain, ref=row))
+                hr=row.hr.value if row.hr else None, gain=row.median_gain, analysis=result.analysis,
+                experimental=row.experimental, control=row.control,
+                control_drugs=list(trial.arm(row.control).drugs) if row.control else [],
+                comparison=rank, ref=row))
     return out
 
 

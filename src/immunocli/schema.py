@@ -31,7 +31,7 @@ COUNT = {"type": "integer", "minimum": 0, "maximum": 100_000_000}
 P_VALUE = {"type": "string", "pattern": r"^\s*[<>≤≥=]?\s*(0?\.\d+|1(\.0+)?|\d(\.\d+)?[eE×x]10?\^?-?\d+)\s*$",
            "description": "as printed, e.g. \"<0.001\" or \"0.053\""}
 
-from .vocabulary import CUT_KINDS, MODALITIES, ROLES, SETTINGS  # noqa: E402,F401 - part of the schema
+from .vocabulary import ANALYSES, CUT_KINDS, MODALITIES, OUTCOMES, ROLES, SETTINGS  # noqa: E402,F401 - part of the schema
 
 
 def obj(required: list[str], props: dict[str, Any], **extra: Any) -> dict:
@@ -64,10 +64,15 @@ HAZARD_RATIO = obj(["value", "experimental", "control"], {
     "control": ID,
 })
 
-RESULT = obj(["endpoint", "cut", "population", "arms"], {
+RESULT = obj(["endpoint", "cut", "population", "analysis", "arms"], {
     "endpoint": TEXT,
     "cut": ID,
     "population": TEXT,
+    "analysis": {"enum": ANALYSES, "description": "itt: the whole randomised population; primary: the trial's "
+                 "primary analysis population where that is not the ITT (a single-arm trial's efficacy "
+                 "population, a biomarker population of a primary endpoint); subgroup; sensitivity (e.g. "
+                 "crossover-adjusted); per-protocol; safety (as treated)"},
+    "indication": TEXT,
     "primary_endpoint": {"type": "boolean"},
     "arms": {"type": "object", "additionalProperties": ARM_FIGURES},
     "hr": {"anyOf": [HAZARD_RATIO, {"type": "array", "minItems": 1, "items": HAZARD_RATIO}],
@@ -93,6 +98,8 @@ TRIAL = obj(["id", "name", "phase", "indication", "setting", "population", "arms
     "population": TEXT,
     "biomarkers": TEXTS,
     "enrolled": {"type": "integer", "minimum": 1},
+    "primary_outcome": {"enum": OUTCOMES, "description": "met, not-met (a negative trial), mixed, or "
+                        "descriptive (no formal hypothesis, e.g. single-arm)"},
     "arms": {"type": "array", "minItems": 1, "items": obj(["id", "label", "drugs", "role"], {
         "id": ID, "label": TEXT, "drugs": {"type": "array", "items": ID},
         "role": {"enum": ROLES}, "n": {"type": "integer", "minimum": 1},

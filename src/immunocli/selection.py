@@ -2,52 +2,205 @@
 
 The library (from memory) and the compiled cache (from SQLite) run this same code, so a comparison
 is the same whichever answers it; neither the model nor the schema is imported here.
+
+Filters mean what people mean: each option may be repeated (OR within an option, AND across options);
+an indication covers the diseases below it (`lung cancer` is NSCLC and SCLC); a setting covers the
+settings it contains (`second-line` also finds trials filed as previously-treated); `--phase 3`,
+`III` and `phase 3` are one phase, and a phase 2/3 trial is found by 2 and by 3. Rows are chosen by
+the `analysis` each result declares, never by the wording of its population.
 """
 
 from __future__ import annotations
 
-from .errors import UsageError
-from .index import Names, check_query, normalise
+import re
+
+from .errors import NotFound, UsageError
+from .index import Match, NameIndex, Names, check_query, normalise
 
 CUT_CHOICES = ("latest", "primary", "all")
 SORT_CHOICES = ("trial", "hr", "gain", "year", "indication")
 
+# Settings people type, and what each covers (a line number within previously-treated, and the reverse).
+SETTING_ALIASES = {
+    "1l": "first-line", "firstline": "first-line", "frontline": "first-line", "front-line": "first-line",
+    "2l": "second-line", "secondline": "second-line", "3l": "later-line", "3lplus": "later-line",
+    "thirdline": "later-line", "laterline": "later-line", "pretreated": "previously-treated",
+    "previouslytreated": "previously-treated", "relapsed": "previously-treated", "refractory": "previously-treated",
+    "periop": "perioperative", "neoadj": "neoadjuvant", "adj": "adjuvant",
+}
+SETTING_COVERS = {
+    "second-line": {"second-line", "previously-treated"},
+    "later-line": {"later-line", "previously-treated"},
+    "previously-treated": {"previously-treated", "second-line", "later-line"},
+}
+_ROMAN = {"i": "1", "ii": "2", "iii": "3", "iv": "4"}
 
-def compare_filters(names: Names, endpoint: str | None = None, *, indication: str | None = None,
-                    drug: str | None = None, target: str | None = None, modality: str | None = None,
-                    setting: str | None = None, phase: str | None = None, population: str | None = None,
-                    year: int | None = None, cut: str = "latest", sort: str = "trial") -> "Filters":
-    """Check and resolve compare's filters once, against the names given."""
+
+def _as_list(value) -> list:
+    if value is None:
+        return []
+    return [v for v in ([value] if isinstance(value, (str, int)) else value) if v not in (None, "")]
+
+
+def setting_covers(query: str) -> tuple[str, set[str]]:
+    """The setting a query names and the settings it covers; UsageError with suggestions otherwise."""
+    from .vocabulary import SETTINGS
+
+    key = normalise(check_query(query).replace("+", "plus"))
+    known = {normalise(s): s for s in SETTINGS}
+    setting = known.get(key) or SETTING_ALIASES.get(key) or SETTING_ALIASES.get(normalise(query))
+    if setting is None:
+        raise _unknown("setting", query, SETTINGS + ["1L", "2L", "3L+"])
+    return setting, SETTING_COVERS.get(setting, {setting})
+
+
+def phase_numbers(text: str) -> frozenset[str]:
+    """"3", "III", "phase 3" → {3}; "2/3" → {2, 3}; "1b/2" → {1, 2}."""
+    words = re.split(r"[\s/,&-]+|(?<=\d)(?=[a-z])", str(text).casefold().replace("phase", " ").replace("and", " "))
+    out = set()
+    for word in words:
+        word = _ROMAN.get(word, word)
+        digits = re.match(r"^(\d)[a-c]?$", word)
+        if digits:
+            out.add(digits.group(1))
+        elif word:
+            return frozenset()
+    return frozenset(out)
+
+
+def _unknown(kind: str, query: str, vocabulary) -> NotFound:
+    """The same message form as an unknown drug or indication: what was asked, and the closest known values."""
+    from rapidfuzz import fuzz, process
+
+    close = [v for v, score, _ in process.extract(query, list(vocabulary), scorer=fuzz.WRatio, limit=3) if score >= 60]
+    return NotFound(kind, query, close, hint=None if close else f"known: {', '.join(vocabulary)}")
+
+
+def compare_filters(names: Names, endpoint=None, *, indication=None, drug=None, target=None, modality=None,
+                    setting=None, phase=None, population=None, year=None, cut: str = "latest",
+                    sort: str = "trial", subgroups: bool = False, trial=None, exclude=None,
+                    exact: bool = False) -> "Filters":
+    """Check and resolve compare's filters once, against the names given; every value may be a list."""
     if cut not in CUT_CHOICES:
         raise UsageError(f"--cut must be one of {', '.join(CUT_CHOICES)}, not {cut!r}")
     if sort not in SORT_CHOICES:
         raise UsageError(f"--sort must be one of {', '.join(SORT_CHOICES)}, not {sort!r}")
-    from .vocabulary import MODALITIES, SETTINGS
+    from .vocabulary import MODALITIES
 
-    if setting and normalise(setting) not in {normalise(s) for s in SETTINGS}:
-        raise UsageError(f"--setting must be one of {', '.join(SETTINGS)}, not {setting!r}")
-    if modality and normalise(modality) not in {normalise(m) for m in MODALITIES}:
-        raise UsageError(f"--modality must be one of {', '.join(MODALITIES)}, not {modality!r}")
-    endpoint_id = names.resolve("endpoint", endpoint) if endpoint else None
-    indication_id = names.resolve("indication", indication) if indication else None
-    drug_id = names.resolve("drug", drug) if drug else None
+    matches: list[dict] = []
+
+    def resolve(kind: str, option: str, values) -> list[Match]:
+        found = []
+        for value in _as_list(values):
+            m = names.match(kind, str(value), exact)
+            found.append(m)
+            matches.append({"filter": option, **m.to_dict()})
+        return found
+
+    endpoints = resolve("endpoint", "endpoint", endpoint)
+    indications = resolve("indication", "indication", indication)
+    drugs = resolve("drug", "drug", drug)
+    trials = resolve("trial", "trial", trial)
+    excluded = resolve("trial", "exclude", exclude)
+    target_ids = []
+    if _as_list(target):
+        index = names.index("target")
+        for m in resolve("target", "target", target):
+            target_ids.append(normalise(index.labels[m.id]))
+    modalities = []
+    for value in _as_list(modality):
+        key = normalise(check_query(value))
+        hit = next((m for m in MODALITIES if normalise(m) == key), None)
+        if hit is None:
+            raise _unknown("modality", value, MODALITIES)
+        modalities.append(normalise(hit))
+    covered_settings: set[str] = set()
+    setting_names = []
+    for value in _as_list(setting):
+        name, covers = setting_covers(value)
+        setting_names.append(name)
+        covered_settings |= covers
+    settings = {normalise(s) for s in covered_settings}
+    phases = []
+    for value in _as_list(phase):
+        numbers = phase_numbers(check_query(str(value)))
+        if not numbers:
+            raise _unknown("phase", str(value), ["1", "2", "3", "4", "1/2", "2/3"])
+        phases.append(numbers)
+    covered = set()
+    for m in indications:
+        covered |= names.descendants(m.id)
+    shown = {
+        "endpoint": [m.id for m in endpoints] if len(endpoints) > 1 else (endpoints[0].id if endpoints else None),
+        "indication": [m.id for m in indications] or None, "drug": [m.id for m in drugs] or None,
+        "target": [names.index("target").labels[m.id] for m in _targets(matches, names)] or None,
+        "modality": [normalise_back(m) for m in modalities] or None, "setting": setting_names or None,
+        "phase": [str(p) for p in _as_list(phase)] or None, "population": population, "year": year,
+        "trial": [m.id for m in trials] or None, "exclude": [m.id for m in excluded] or None,
+        "analyses": "all" if subgroups else "main", "cut": cut, "sort": sort,
+        "indications_covered": sorted(covered) or None, "settings_covered": sorted(covered_settings) or None,
+        "matches": matches,
+    }
+    shown["summary"] = summary(shown)
     return Filters(
-        shown={"endpoint": endpoint_id, "indication": indication_id, "drug": drug_id, "target": target,
-               "modality": modality, "setting": setting, "phase": phase, "population": population,
-               "year": year, "cut": cut, "sort": sort},
-        endpoint=endpoint_id,
-        indications=names.descendants(indication_id) if indication_id else None,
-        drug=drug_id, target=normalise(check_query(target)) if target else None,
-        modality=normalise(check_query(modality)) if modality else None,
-        setting=normalise(setting) if setting else None, phase=normalise(phase) if phase else None,
-        population=check_query(population).casefold() if population else None, year=year, cut=cut, sort=sort)
+        shown=shown, endpoints={m.id for m in endpoints} or None, indications=covered or None,
+        drugs=[m.id for m in drugs] or None, targets=target_ids or None, modalities=modalities or None,
+        settings=settings or None, phases=phases or None,
+        population=check_query(population).casefold() if population else None, year=year, cut=cut, sort=sort,
+        subgroups=subgroups, trials={m.id for m in trials} or None, exclude={m.id for m in excluded})
+
+
+def normalise_back(key: str) -> str:
+    from .vocabulary import MODALITIES
+
+    return next((m for m in MODALITIES if normalise(m) == key), key)
+
+
+def _targets(matches: list[dict], names: Names) -> list[Match]:
+    return [Match(m["id"], m["how"], m["query"]) for m in matches if m["filter"] == "target"]
+
+
+def summary(shown: dict) -> str:
+    """What each filter became, in one line: `OS · indication: NSCLC, SCLC (from 'lung cancer') · …`."""
+    parts = []
+    if shown["endpoint"]:
+        parts.append(", ".join(_as_list(shown["endpoint"])))
+    by_filter: dict[str, list[dict]] = {}
+    for m in shown["matches"]:
+        by_filter.setdefault(m["filter"], []).append(m)
+    for name in ("indication", "drug", "target", "trial", "exclude"):
+        ms = by_filter.get(name)
+        if not ms:
+            continue
+        if name == "indication":
+            covered = ", ".join(shown["indications_covered"])
+            asked = ", ".join(f"'{m['query']}'" for m in ms)
+            parts.append(f"indication: {covered} (from {asked})")
+            continue
+        words = []
+        for m in ms:
+            note = "" if m["how"] in ("exact", "alias") else f" ({m['how']} match for '{m['query']}')"
+            words.append(m["id"] + note)
+        parts.append(f"{name}: {', '.join(words)}")
+    for name in ("modality", "phase"):
+        if shown[name]:
+            parts.append(f"{name}: {', '.join(map(str, shown[name]))}")
+    if shown["setting"]:
+        parts.append(f"setting: {', '.join(shown['setting'])} (covers {', '.join(shown['settings_covered'])})")
+    if shown["population"]:
+        parts.append(f"population contains '{shown['population']}'")
+    if shown["year"]:
+        parts.append(f"year: {shown['year']}")
+    parts.append("all analyses" if shown["analyses"] == "all" else "main analyses (ITT, primary, safety)")
+    parts.append(f"cut: {shown['cut']}")
+    return " · ".join(parts)
 
 
 class Filters:
     """compare's filters, checked and resolved (ids, normalised keys, an indication's descendants)."""
 
-    __slots__ = ("shown", "endpoint", "indications", "drug", "target", "modality", "setting", "phase",
-                 "population", "year", "cut", "sort")
+    __slots__ = ("shown", "endpoints", "indications", "drugs", "targets", "modalities", "settings", "phases",
+                 "population", "year", "cut", "sort", "subgroups", "trials", "exclude")
 
     def __init__(self, **values):
         for name in self.__slots__:  # shown: as the user gave them, with resolved ids (echoed in the JSON)
@@ -57,54 +210,87 @@ class Filters:
 class Facts:
     """What compare filters and sorts one row by, so the compiled cache can choose rows without the trials.
 
-    `result` is the result's position in its trial (rows of one result stand or fall together); `drugs`,
-    `targets` and `modalities` are the experimental arm's; `ref` is the ComparisonRow in memory and the
-    row's number in the compiled cache.
+    `result` is the result's position in its trial (rows of one result stand or fall together);
+    `indication` is the row's (a cohort's own disease where it has one); `drugs`, `targets` and
+    `modalities` are the experimental arm's, `control_drugs` the control arm's; `comparison` is the
+    row's rank among its result's comparisons (0: the trial's primary comparison, listed first);
+    `ref` is the ComparisonRow in memory and the row's number in the compiled cache.
     """
 
     __slots__ = ("trial", "name", "indication", "setting", "phase", "year", "result", "endpoint", "population",
-                 "published", "primary_cut", "drugs", "targets", "modalities", "hr", "gain", "ref")
+                 "published", "primary_cut", "drugs", "targets", "modalities", "hr", "gain", "analysis",
+                 "experimental", "control", "control_drugs", "comparison", "ref", "older")
 
     def __init__(self, trial, name, indication, setting, phase, year, result, endpoint, population, published,
-                 primary_cut, drugs, targets, modalities, hr, gain, ref=None):
+                 primary_cut, drugs, targets, modalities, hr, gain, analysis="itt", experimental=None,
+                 control=None, control_drugs=(), comparison=0, ref=None):
         self.trial, self.name, self.indication, self.setting, self.phase = trial, name, indication, setting, phase
         self.year, self.result, self.endpoint, self.population = year, result, endpoint, population
         self.published, self.primary_cut, self.drugs, self.targets = published, primary_cut, drugs, targets
-        self.modalities, self.hr, self.gain, self.ref = modalities, hr, gain, ref
+        self.modalities, self.hr, self.gain, self.analysis = modalities, hr, gain, analysis
+        self.experimental, self.control, self.control_drugs = experimental, control, control_drugs
+        self.comparison, self.ref, self.older = comparison, ref, []
 
     def values(self) -> list:
-        return [getattr(self, name) for name in self.__slots__[:-1]]
+        """The facts as a plain list (what the compiled cache stores), without `ref` and `older`."""
+        return [getattr(self, name) for name in self.__slots__[:-2]]
+
+    def same_comparison(self) -> tuple:
+        """Rows of one comparison in one population across cuts: what `--cut latest` picks among."""
+        return self.trial, self.endpoint, self.population, self.experimental, self.control
 
 
 def select(facts: list[Facts], f: Filters) -> list[Facts]:
-    """The rows compare shows, in order: the same whether the facts come from memory or the cache."""
+    """The rows compare shows, in order: the same whether the facts come from memory or the cache.
+
+    With `--cut latest` each chosen row keeps, as `older`, the earlier cuts of the same comparison,
+    newest first, so that a figure the newest cut does not report is taken from the newest that does.
+    """
+    from .vocabulary import MAIN_ANALYSES
+
     kept = [x for x in facts
-            if (f.endpoint is None or x.endpoint == f.endpoint)
+            if (f.endpoints is None or x.endpoint in f.endpoints)
             and (f.indications is None or x.indication in f.indications)
-            and (f.setting is None or normalise(x.setting) == f.setting)
-            and (f.phase is None or normalise(x.phase) == f.phase)
-            and (not f.year or x.year == f.year)]
-    if f.cut != "all":  # one result per trial, endpoint and population: the newest, or the primary
+            and (f.settings is None or normalise(x.setting) in f.settings)
+            and (f.phases is None or any(p <= phase_numbers(x.phase) for p in f.phases))
+            and (not f.year or x.year == f.year)
+            and (f.subgroups or x.analysis in MAIN_ANALYSES)
+            and (f.trials is None or x.trial in f.trials)
+            and x.trial not in f.exclude]
+    older: dict[tuple, list[Facts]] = {}
+    if f.cut != "all":  # one result per comparison and population: the newest cut, or the primary
         best: dict[tuple, Facts] = {}
         for x in kept:
-            key = (x.trial, x.endpoint, x.population)
-            rank = x.published if f.cut == "latest" else (not x.primary_cut, x.published)
+            key = x.same_comparison()
             held = best.get(key)
-            if held is None:
+            if held is None or _rank(x, f.cut) < _rank(held, f.cut):
                 best[key] = x
-                continue
-            held_rank = held.published if f.cut == "latest" else (not held.primary_cut, held.published)
-            if (rank > held_rank) if f.cut == "latest" else (rank < held_rank):
-                best[key] = x
-        kept = [x for x in kept if best[(x.trial, x.endpoint, x.population)].result == x.result]
+        for x in kept:
+            if best[x.same_comparison()] is not x:
+                older.setdefault(x.same_comparison(), []).append(x)
+        kept = [x for x in kept if best[x.same_comparison()] is x]
     kept = [x for x in kept
             if (f.population is None or f.population in x.population.casefold())
-            and (f.drug is None or f.drug in x.drugs)
-            and (f.target is None or f.target in x.targets)
-            and (f.modality is None or f.modality in x.modalities)]
-    kept.sort(key=lambda x: x.published, reverse=True)  # ties: the newest cut first
+            and (f.drugs is None or any(d in x.drugs for d in f.drugs))
+            and (f.targets is None or any(t in x.targets for t in f.targets))
+            and (f.modalities is None or any(m in x.modalities for m in f.modalities))]
+    if f.cut == "latest":
+        for x in kept:
+            x.older = sorted(older.get(x.same_comparison(), []), key=lambda o: o.published, reverse=True)
+    kept.sort(key=lambda x: (x.published, -x.result, -x.comparison), reverse=True)  # ties: newest cut first
     kept.sort(key=_SORT_KEYS[f.sort])
     return kept
+
+
+def _rank(x: Facts, cut: str) -> tuple:
+    """Smaller is preferred: the newest cut for `latest`; the primary (else the earliest) for `primary`."""
+    if cut == "latest":
+        return (_negate(x.published), x.result)
+    return (not x.primary_cut, x.published, x.result)
+
+
+def _negate(published: str) -> tuple:
+    return tuple(-ord(c) for c in published)
 
 
 _SORT_KEYS = {
@@ -114,3 +300,11 @@ _SORT_KEYS = {
     "year": lambda x: (-(x.year or 0), x.name.casefold()),
     "indication": lambda x: (x.indication, x.name.casefold()),
 }
+
+
+def target_index(targets) -> NameIndex:
+    """Targets (PD-1, CD19, BCMA …) as a name index, so an unknown one gets the usual "did you mean"."""
+    return NameIndex.build("target", ((normalise(t), t, []) for t in sorted(set(targets), key=str.casefold)))
+
+
+__all__ = ["CUT_CHOICES", "SORT_CHOICES", "Facts", "Filters", "NotFound", "compare_filters", "select"]

@@ -151,7 +151,7 @@ def comparison_row(row: ComparisonRow, k: Knowledge) -> dict:
         if arm_id is None:
             return None
         return {"arm": arm_id, "label": t.arm(arm_id).label, "role": roles.get(arm_id),
-                **(figures(figs) or figures(ArmFigures()))}
+                "drugs": list(t.arm(arm_id).drugs), **(figures(figs) or figures(ArmFigures()))}
 
     body = result(r, t, k)
     return {
@@ -165,7 +165,8 @@ def comparison_row(row: ComparisonRow, k: Knowledge) -> dict:
         "landmark_pairs": [{"months": lm.months, "experimental": e.rate if e else None,
                             "control": c.rate if c else None} for lm, e, c in row.landmark_pairs()],
         "median_gain_months": row.median_gain,
-        "derived": [{"name": d.name, "value": d.value, "unit": d.unit, "formula": d.formula} for d in row.derived()],
+        "derived": [{"name": d.name, "value": d.value, "unit": d.unit, "formula": d.formula,
+                     "ci": list(d.ci) if d.ci else None, "note": d.note} for d in row.derived()],
     }
 
 
@@ -202,11 +203,16 @@ def _study(text: str) -> dict:
 
 def comparison(c: Comparison, k: Knowledge, pool: bool = False) -> dict:
     """The library's comparison as `immuno compare --json` gives it (the CLI reads the compiled rows)."""
-    from .queries import pool as pool_rows
+    from .queries import fill_from_older, pool as pool_rows
 
-    body = {"filters": c.filters, "rows": [comparison_row(r, k) for r in c.rows]}
+    rows = []
+    for r in c.rows:
+        older = c.older.get(id(r))
+        row = comparison_row(r, k)
+        rows.append(fill_from_older(row, [comparison_row(o, k) for o in older]) if older else row)
+    body = {"filters": c.filters, "rows": rows}
     if pool and body["rows"]:
-        body["pooled"] = pooled(pool_rows(body["rows"]))
+        body["pooled"] = pooled(pool_rows(body["rows"], c.pool_method, (c.filters.get("drug") or None)))
     return envelope("comparison", knowledge_as_of(k), **body)
 
 
