@@ -48,12 +48,14 @@ def headline_parts(result: dict, cut_label: str | None = None) -> list[str]:
     parts = []
     arms = result["arms"]
     two = len(arms) == 2
-    subject = endpoint + ("" if _is_itt(result["population"]) else f" ({_where(result)})")
+    subject = endpoint + ("" if _is_itt(result["population"]) else f" ({_where(result)}):")
     for hr in result["hazard_ratios"]:
-        text = f"HR {fmt.hazard_ratio(hr)}"
+        # the estimate with its CI, the p value and the arms: each unbreakable, a line may end between them
+        bits = [keep("HR " + fmt.hazard_ratio({k: v for k, v in hr.items() if k != "p"})) + ("," if hr.get("p") else "")]
+        bits += [keep(fmt.p_value(hr))] if hr.get("p") else []
         if len(result["hazard_ratios"]) > 1 or not two:
-            text += f" ({hr['experimental']} vs {hr['control']})"
-        parts.append(keep(text))
+            bits.append(keep(f"({hr['experimental']} vs {hr['control']})"))
+        parts.append(" ".join(bits))
     medians = [fmt.median(a) for a in arms]
     if any(medians):
         if two and all(medians):
@@ -74,9 +76,9 @@ def headline_parts(result: dict, cut_label: str | None = None) -> list[str]:
         events = [fmt.events(a) for a in arms if fmt.events(a)]
         parts += [keep(e) for e in events]
     if parts:
-        parts[0] = keep(subject + " ") + parts[0]
+        parts[0] = subject + " " + parts[0]
     else:
-        parts.append(keep(subject + " (no figure)"))
+        parts.append(subject + " (no figure)")
     if cut_label:
         parts.append(cut_label)
     return parts
@@ -135,7 +137,7 @@ def _arm_ids(result: dict) -> list[str]:
     return ids
 
 
-RESULT_HEADERS = ["endpoint", "population", "arm", "events", "median, mo (CI)", "rate", "HR (95% CI)", "p",
+RESULT_HEADERS = ["endpoint", "population", "arm", "n, events", "median, mo (CI)", "rate", "HR (95% CI)", "p",
                   "landmarks"]
 
 

@@ -62,10 +62,18 @@ def rate(fig: dict | None) -> str:
 
 
 def events(fig: dict | None) -> str:
-    if not fig or fig.get("events") is None:
+    """The counts a rate does not already show: n, a count without a rate, events ("n=425 · 24 events")."""
+    if not fig:
         return ""
-    return f"{fig['events']} events" + (f"/{fig['n']}" if fig.get("n") is not None and fig.get("rate") is None
-                                      and fig.get("count") is None else "")
+    shown_by_rate = fig.get("rate") is not None
+    bits = []
+    if fig.get("count") is not None and not (shown_by_rate and fig.get("n") is not None):
+        bits.append(f"{fig['count']}/{fig['n']}" if fig.get("n") is not None else f"count {fig['count']}")
+    elif fig.get("n") is not None and not shown_by_rate:
+        bits.append(f"n={fig['n']}")
+    if fig.get("events") is not None:
+        bits.append(f"{fig['events']} events")
+    return " · ".join(bits)
 
 
 def figure(fig: dict | None) -> str:

@@ -1,0 +1,190 @@
+"""Every figure on screen: each bundled trial's card shows every figure of its JSON whole, piped and at
+60, 80 and 120 columns, and opens with its primary result."""
+
+from __future__ import annotations
+
+import copy
+import re
+
+import pytest
+
+from immunocli import serialize
+from immunocli.loader import build, data_dirs
+from immunocli.render import cards, page
+from immunocli.render import text as fmt
+
+WIDTHS = [None, 60, 80, 120]  # None: piped, at natural width
+NUMBER = re.compile(r"(?<![\d.])\d+(?:\.\d+)?(?!\d|\.\d)")
+
+
+@pytest.fixture(scope="module")
+def payloads():
+    knowledge, problems = build(data_dirs())
+    assert not problems, problems[:3]
+    as_of = serialize.knowledge_as_of(knowledge)
+    return {t.id: serialize.envelope("trial", as_of, trial=serialize.trial(t, knowledge))
+            for t in knowledge.trials.values()}
+
+
+def figures(trial: dict):
+    """Every figure of a trial's results, as (number, what) and the dates and p values as text."""
+    numbers, texts = [], []
+    for r in trial["results"]:
+        where = f"{r['endpoint']['id']} {r['population']} {r['cut']['id']}"
+        texts.append((r["cut"]["published"], f"{where} published"))
+        for a in r["arms"]:
+            for key in ("median", "rate", "count", "n", "events"):
+                if a[key] is not None:
+                    numbers.append((a[key], f"{where} {a['arm']} {key}"))
+            for key in ("median_ci", "rate_ci"):
+                numbers += [(b, f"{where} {a['arm']} {key}") for b in a[key] or [] if b is not None]
+        for hr in r["hazard_ratios"]:
+            numbers.append((hr["value"], f"{where} HR"))
+            numbers += [(b, f"{where} HR CI") for b in hr["ci"] or [] if b is not None]
+            if hr["p"]:
+                texts.append((fmt.p_value(hr), f"{where} p"))
+        for lm in r["landmarks"]:
+            numbers += [(lm["months"], f"{where} landmark months")]
+            for a in lm["arms"]:
+                if a["rate"] is not None:
+                    numbers.append((a["rate"], f"{where} {a['arm']} {lm['months']}-mo rate"))
+                numbers += [(b, f"{where} landmark CI") for b in a["rate_ci"] or [] if b is not None]
+    return numbers, texts
+
+
+def without_prose(payload: dict) -> dict:
+    """The card without notes, citations and descriptions, so that a figure they mention cannot stand in
+    for the one the results must show."""
+    p = copy.deepcopy(payload)
+    t = p["trial"]
+    t.update(notes=None, design=None, population="", aliases=[], nct=None)
+    for c in t["cuts"]:
+        c.update(label="cut", follow_up=None, source={"citation": ""})
+    for r in t["results"]:
+        r.update(notes=None, source=None)
+    return p
+
+
+def test_the_bundled_knowledge_has_trials(payloads):
+    assert len(payloads) > 150
+
+
+@pytest.mark.parametrize("width", WIDTHS, ids=lambda w: f"{w or 'piped'}-columns")
+def test_every_figure_of_every_trial_appears_whole(payloads, width):
+    missing = []
+    for tid, payload in payloads.items():
+        text = "\n".join(page.lines(cards.trial_card(without_prose(payload)), width))
+        tokens = {round(float(n), 6) for n in NUMBER.findall(text)}
+        numbers, texts = figures(payload["trial"])
+        missing += [f"{tid}: {what} = {value}" for value, what in numbers if round(float(value), 6) not in tokens]
+        missing += [f"{tid}: {what} = {value}" for value, what in texts
+                    if not re.search(rf"(?<![\w.-]){re.escape(value)}(?![\d-]|\.\d)", text)]
+    assert not missing, f"{len(missing)} figures not shown whole, e.g. {missing[:10]}"
+
+
+@pytest.mark.parametrize("width", [60, 80, 120])
+def test_no_line_is_wider_than_the_screen_unless_one_word_is(payloads, width):
+    too_wide = []
+    for tid, payload in payloads.items():
+        for line in page.lines(cards.trial_card(payload), width):
+            if len(line) > width and max(map(len, line.split(" "))) + 12 < len(line):
+                too_wide.append(f"{tid}: {line!r}")
+    assert not too_wide, too_wide[:5]
+
+
+def test_piped_lines_have_no_trailing_spaces(payloads):
+    for payload in payloads.values():
+        assert all(line == line.rstrip() for line in page.lines(cards.trial_card(payload), None))
+
+
+def _primaries(trial: dict) -> list[dict]:
+    """The primary endpoint's results at the newest cut that reports one (any of them may lead the card)."""
+    primary = [r for r in trial["results"] if r["primary_endpoint"]]
+    if not primary:
+        return trial["results"][:1]
+    newest = max(r["cut"]["published"] for r in primary)
+    return [r for r in primary if r["cut"]["published"] == newest]
+
+
+def _headline_figure(result: dict):
+    """The figure a reader looks for first: the HR, else a median, a rate, a landmark rate, the events."""
+    if result["hazard_ratios"]:
+        return result["hazard_ratios"][0]["value"]
+    for key in ("median", "rate"):
+        for a in result["arms"]:
+            if a[key] is not None:
+                return a[key]
+    for lm in result["landmarks"]:
+        return lm["arms"][0]["rate"]
+    return next((a["events"] for a in result["arms"] if a["events"] is not None), None)
+
+
+@pytest.mark.parametrize("width,first", [(None, 3), (80, 5), (120, 4)])
+def test_each_card_opens_with_its_primary_result(payloads, width, first):
+    late = []
+    for tid, payload in payloads.items():
+        top = "\n".join(page.lines(cards.trial_card(without_prose(payload)), width)[:first])
+        shown = {round(float(n), 6) for n in NUMBER.findall(top)}
+        candidates = [(r, _headline_figure(r)) for r in _primaries(payload["trial"])]
+        candidates = [(r, f) for r, f in candidates if f is not None]
+        if candidates and not any(r["endpoint"]["id"] in top and round(float(f), 6) in shown for r, f in candidates):
+            late.append(f"{tid}: {candidates[0][0]['endpoint']['id']} {candidates[0][1]}")
+    assert not late, late[:10]
+
+
+def test_keynote_942_headline_as_the_issue_asks(immuno):
+    run = immuno("trial", "KEYNOTE-942")
+    assert run.code == 0
+    second = run.out.splitlines()[1]
+    assert second.startswith("Primary")
+    assert "RFS HR 0.561 (95% CI 0.309–1.017), p=0.053" in second and "18-mo 79% vs 62%" in second
+
+
+def test_pacific_piped_shows_the_five_year_survival(immuno):
+    run = immuno("trial", "PACIFIC")
+    assert run.code == 0
+    assert re.search(r"60-mo 42\.9%", run.out) and re.search(r"60-mo 33\.4%", run.out)
+
+
+def test_results_name_arms_by_their_short_id_and_the_full_label_once(payloads):
+    lines = page.lines(cards.trial_card(payloads["keynote-942"]), None)
+    assert sum("mRNA-4157 + pembrolizumab" in line for line in lines) == 1
+    assert any(line.split()[:1] == ["pembro"] or " pembro " in line for line in lines)
+
+
+def test_drug_card_is_compact(immuno):
+    run = immuno("drug", "pembrolizumab")
+    assert run.code == 0
+    lines = run.out.splitlines()
+    card = run.out
+    d = immuno("drug", "pembrolizumab", "--json").json()["drug"]
+    approvals = [line for line in lines if re.match(r"\d{4}-\d\d-\d\d  ", line)]
+    assert len(approvals) == len(d["approvals"])  # one line each
+    assert len(lines) < len(d["approvals"]) + len(d["trials"]) + 40
+    assert "As approved" not in card  # the approvals' long texts only with --full
+    full = immuno("drug", "pembrolizumab", "--full").out
+    assert "As approved" in full and d["approvals"][-1]["text"] in full
+
+
+def test_drug_card_sections(immuno):
+    only_approvals = immuno("drug", "nivolumab", "--approvals").out
+    assert "FDA approvals" in only_approvals and "Trials (" not in only_approvals
+    only_trials = immuno("drug", "nivolumab", "--trials").out
+    assert "Trials (" in only_trials and "FDA approvals" not in only_trials
+
+
+def test_text_speaks_of_the_product(immuno):
+    for args in (["trial", "KEYNOTE-942"], ["drug", "pembrolizumab"], ["biomarker", "MSI-H"], ["irae", "colitis"],
+                 ["endpoint", "OS"]):
+        out = immuno(*args).out
+        assert "shared/seeds" not in out and "data/trials/" not in out and "data/drugs/" not in out
+    assert "From           bundled" in immuno("trial", "KEYNOTE-942").out
+    listing = immuno("list", "endpoints").out
+    assert "True" not in listing and "False" not in listing and "\tyes" in listing
+
+
+def test_one_disclaimer_wording(immuno):
+    for args in (["trial", "KEYNOTE-942"], ["drug", "pembrolizumab"], ["indication", "HCC"], ["biomarker", "MSI-H"],
+                 ["irae", "colitis"], ["endpoint", "OS"]):
+        last = immuno(*args).out.rstrip().splitlines()[-1]
+        assert last.endswith(fmt.CAUTION) and last.startswith("Knowledge as of ")
