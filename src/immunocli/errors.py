@@ -14,7 +14,14 @@ class ExitCode(IntEnum):
     OK = 0
     NOT_FOUND = 1
     BAD_INPUT = 2  # bad usage or bad data
-    INTERRUPTED = 130
+    OUTPUT_ERROR = 74  # the answer could not be written: disk full, stdout closed, a bad --plot-file (EX_IOERR)
+    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
+    TERMINATED = 143  # SIGTERM (128 + SIGTERM); both clean up alike
+
+
+def clip(text: str, limit: int = 80) -> str:
+    """User input shortened for a message: a 100 kB argument is not echoed whole."""
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
 
 
 class Problem(NamedTuple):
@@ -60,7 +67,7 @@ class NotFound(ImmunoError):
 
     def __init__(self, kind: str, query: str, suggestions: list[str] | None = None, hint: str | None = None):
         self.kind, self.query, self.suggestions, self.hint = kind, query, suggestions or [], hint
-        msg = f"no {kind} matches {query!r}"
+        msg = f"no {kind} matches {clip(query)!r}"
         if hint:
             msg += f"; {hint}"
         elif self.suggestions:
@@ -76,5 +83,5 @@ class Ambiguous(ImmunoError):
     def __init__(self, kind: str, query: str, candidates: list[str]):
         self.kind, self.query, self.candidates = kind, query, candidates
         super().__init__(
-            f"{query!r} matches several {kind}s: " + ", ".join(candidates) + "; be more specific"
+            f"{clip(query)!r} matches several {kind}s: " + ", ".join(candidates) + "; be more specific"
         )

@@ -54,8 +54,3 @@ def has_surrogate(value) -> bool:
     if isinstance(value, list):
         return any(map(has_surrogate, value))
     return False
-
-
-def clip(text: str, limit: int = 80) -> str:
-    """Long user input shortened for a message: the start, an ellipsis, and how long it was."""
-    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"

@@ -16,7 +16,7 @@ import stat
 import yaml
 
 from . import sanitize
-from .errors import Problem
+from .errors import Problem, clip
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_EXPANDED = 100_000  # nodes that aliases may add to a file (a few kB of data; a bomb adds billions)
@@ -186,7 +186,7 @@ def _read_regular(path, display: str) -> tuple[bytes | None, Problem | None]:
         if os.path.islink(path):
             target = os.path.realpath(path)
             if not target.endswith(_EXTENSIONS):
-                return None, Problem(display, None, f"a symbolic link to {sanitize.clip(sanitize.clean(target))}, "
+                return None, Problem(display, None, f"a symbolic link to {clip(sanitize.clean(target))}, "
                                                     "which is not a .yaml, .yml or .json file; not read")
         if st.st_size > MAX_BYTES:
             return None, _too_large(display)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 from ..contract import LIST_KEYS, compact
 from . import text as fmt
@@ -77,18 +78,42 @@ def ndjson(payload: dict) -> str:
 
 def to_csv(payload: dict, headers: bool = True) -> str:
     columns, rows = records(payload)
+    return write_csv(columns, rows, headers)
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_value(value):
+    """A text cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR first) gets a leading
+    `'` (OWASP's advice for CSV injection); numbers stay numbers, so a spreadsheet still sorts them."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def write_csv(columns: list[str], rows: list[dict], headers: bool = True) -> str:
+    """CSV of flat records, every text cell made safe to open in a spreadsheet."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
     if headers:
-        writer.writeheader()
-    writer.writerows(rows)
+        writer.writerow({c: csv_value(c) for c in columns})
+    writer.writerows({k: csv_value(v) for k, v in row.items()} for row in rows)
     return buffer.getvalue()
 
 
-def _cell(value) -> str:
+_MD_SPECIAL = re.compile(r"([\\\[\]|])")
+
+
+def markdown_text(value) -> str:
+    """Text for a Markdown table cell that stays text: HTML is escaped (no tag, no `<javascript:…>`
+    autolink) and brackets too (no `[text](javascript:…)` link or image), so the only links a renderer
+    makes are the bare http(s) URLs of the sources."""
     if value is None:
         return ""
-    return str(value).replace("|", "\\|").replace("\n", " ")
+    text = str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MD_SPECIAL.sub(r"\\\1", text).replace("\r", " ").replace("\n", " ")
+
 
 
 def to_markdown(payload: dict) -> str:
@@ -104,5 +129,5 @@ def to_markdown(payload: dict) -> str:
         columns, flat = records(payload)
         rows = [[row[c] for c in columns] for row in flat]
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(markdown_text(v) for v in row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
