@@ -178,7 +178,7 @@ def test_text_speaks_of_the_product(immuno):
                  ["endpoint", "OS"]):
         out = immuno(*args).out
         assert "shared/seeds" not in out and "data/trials/" not in out and "data/drugs/" not in out
-    assert "From           bundled" in immuno("trial", "KEYNOTE-942").out
+    assert re.search(r"^From +bundled$", immuno("trial", "KEYNOTE-942").out, re.M)
     listing = immuno("list", "endpoints").out
     assert "True" not in listing and "False" not in listing and "\tyes" in listing
 

@@ -42,6 +42,13 @@ class What(str, Enum):
     endpoints = "endpoints"
     indications = "indications"
     approvals = "approvals"
+    biomarkers = "biomarkers"
+    irae = "irae"
+    targets = "targets"
+    settings = "settings"
+    modalities = "modalities"
+    phases = "phases"
+    analyses = "analyses"
 
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="JSON on stdout (the documented contract); same as --format json.")]
@@ -445,10 +452,10 @@ def trial(
     _announce([payload.get("match")])
     fmt = _choose(json_, format_)
     emit(payload, fmt, "trial_card", as_of=_as_of(source), pager=not (no_pager or plot))
-    rows = [{"trial": {"name": payload["trial"]["name"]}, "endpoint": r["endpoint"],
-             "population": f"{r['population']} · {hr['experimental_label']} vs {hr['control_label']} · "
-                           + r["cut"]["published"],
-             "hazard_ratio": hr} for r in payload["trial"]["results"] for hr in r["hazard_ratios"]]
+    t = payload["trial"]
+    rows = [{"trial": {"id": t["id"], "name": f"{r['endpoint']['id']}"}, "endpoint": r["endpoint"],
+             "population": r["population"], "cut": r["cut"], "hazard_ratio": hr, "hazard_ratios": r["hazard_ratios"]}
+            for r in t["results"] for hr in r["hazard_ratios"]]
     _plots(rows, None, plot, plot_file, fmt, f"{payload['trial']['name']}: hazard ratios")
 
 
@@ -544,7 +551,7 @@ def compare(
         emit(payload, fmt, "comparison", pager=not (no_pager or plot), headers=not no_headers)
         _plots(rows, payload.get("pooled"), plot, plot_file, fmt,
                f"{found.filters.get('endpoint') or 'All endpoints'}: hazard ratios")
-    if not len(found):
+    if not total:
         sys.stderr.write("immuno: no result matches these filters\n")
         raise typer.Exit(ExitCode.NOT_FOUND)
 
@@ -679,7 +686,8 @@ def search(
 @app.command("list")
 @handled
 def list_(
-    what: Annotated[What, typer.Argument(help="drugs, trials, endpoints, indications or approvals.", case_sensitive=False)],
+    what: Annotated[What, typer.Argument(help="drugs, trials, endpoints, indications, approvals, biomarkers, irae, "
+                                              "targets, settings, modalities, phases or analyses.", case_sensitive=False)],
     limit: LimitOpt = None,
     json_: JsonOpt = False,
     format_: FormatOpt = None,

@@ -324,8 +324,20 @@ def irae_card(payload: dict) -> list:
 
 # --- tables ------------------------------------------------------------------------------------------
 
-COMPARISON_VIEW = ["trial", "disease / setting", "endpoint / population", "experimental", "control", "HR (95% CI)",
-                   "p", "landmarks", "cut"]
+COMPARISON_VIEW = ["trial · cut\nexperimental vs control", "disease, setting\nendpoint, population",
+                   "experimental\nvs control", "HR (95% CI)\np", "landmarks"]
+
+
+def _hr_view(hr: str, p: str) -> str:
+    """The HR on its first line, a CI level other than 95% and p under it, so the column stays narrow."""
+    value, _, rest = hr.partition(" (")
+    lines = [hr]
+    if "% CI " in rest:
+        level, _, bounds = rest.partition(" CI ")
+        lines = [f"{value} ({bounds}", f"{level} CI"]
+    if p:
+        lines += p.replace(" one-sided", "\none-sided").split("\n")
+    return "\n".join(line for line in lines if line)
 
 
 def comparison_view_row(cells: list[str]) -> list[str]:
@@ -333,9 +345,10 @@ def comparison_view_row(cells: list[str]) -> list[str]:
     (trial, exp, ctl, disease, setting, endpoint, population, analysis, exp_fig, ctl_fig, hr, p, marks,
      published) = cells
     where = population + (f" ({analysis})" if analysis not in ("", "itt", "primary") else "")
-    return [f"{trial}\n{exp}" + (f" vs {ctl}" if ctl else ""), f"{disease}\n{setting}", f"{endpoint}\n{where}",
-            exp_fig.replace("; ", "\n"), (ctl_fig or "—").replace("; ", "\n"), hr, p, marks.replace("; ", "\n"),
-            published[:7]]
+    control = [("vs " + line) for line in (ctl_fig or "—").split("; ")] if ctl else []
+    return [f"{trial} · {published[:7]}\n{exp}" + (f" vs {ctl}" if ctl else ""),
+            f"{disease} {setting}\n{endpoint} · {where}", "\n".join([*exp_fig.split("; "), *control]),
+            _hr_view(hr, p), marks.replace(": ", " ").replace("; ", "\n")]
 
 
 def comparison_table(rows: list[dict], title: str | None) -> Table:
@@ -343,7 +356,8 @@ def comparison_table(rows: list[dict], title: str | None) -> Table:
 
 
 def comparison_cells_table(cells, title: str | None) -> Table:
-    return Table(title, COMPARISON_VIEW, [comparison_view_row(c) for c in cells], fixed={3, 4, 5, 6, 7, 8})
+    return Table(title, COMPARISON_VIEW, [comparison_view_row(c) for c in cells], fixed={2, 3, 4},
+                 spaced=True)
 
 
 def derived_table(rows: list[dict]) -> Table:

@@ -48,6 +48,7 @@ class Table:
     rows: list[list[str]]
     fixed: set[int] = field(default_factory=set)  # columns of figures: never wrapped
     stacked: list | None = None  # the blocks to show instead when the table is stacked
+    spaced: bool = False  # a blank line between rows of several lines
 
 
 def wrap(text: str, width: int | None, indent: int = 0, hang: int = 0) -> list[str]:
@@ -114,7 +115,8 @@ def _table(block: Table, width: int | None, style: bool, paint) -> list[str]:
     grid = None if narrow else _grid(block, columns, width)
     if grid is None:
         return head + _stacked(block, columns, width, paint, style)
-    return head + [grid[0] and paint(grid[0], "bold"), *grid[1:]]
+    rule = next(k for k, line in enumerate(grid) if line.startswith("─"))
+    return head + [paint(line, "bold") for line in grid[:rule]] + grid[rule:]
 
 
 def _cell_lines(cell) -> list[str]:
@@ -123,13 +125,13 @@ def _cell_lines(cell) -> list[str]:
 
 def _grid(block: Table, columns: list[int], width: int | None) -> list[str] | None:
     """Aligned columns; labels wrap to fit `width`, figures never. None when the figures alone do not fit."""
-    natural = {i: max([len(block.headers[i])] + [len(line) for r in block.rows for line in _cell_lines(r[i])])
-               for i in columns}
+    natural = {i: max([len(h) for h in block.headers[i].split("\n")]
+                      + [len(line) for r in block.rows for line in _cell_lines(r[i])]) for i in columns}
     widths = dict(natural)
     if width is not None:
         least = {i: natural[i] if i in block.fixed else
                  max([len(w) for r in block.rows for line in _cell_lines(r[i]) for w in line.split(" ")]
-                     + [min(natural[i], 12)]) for i in columns}
+                     + [len(h) for h in block.headers[i].split("\n")] + [min(natural[i], 12)]) for i in columns}
         room = width - GAP * (len(columns) - 1) - 1
         if sum(least.values()) > room:
             return None
@@ -149,10 +151,10 @@ def _grid(block: Table, columns: list[int], width: int | None) -> list[str] | No
         return ["  ".join((p[k] if k < len(p) else "").ljust(widths[i])
                           for i, p in zip(columns, parts)).rstrip() for k in range(height)]
 
-    heads = [h for h in block.headers]
-    return ["  ".join(heads[i].ljust(widths[i]) for i in columns).rstrip(),
+    return [*row_lines(block.headers),
             "  ".join("─" * widths[i] for i in columns),
-            *(line for r in block.rows for line in row_lines(r))]
+            *(line for k, r in enumerate(block.rows)
+              for line in ([""] if block.spaced and k else []) + row_lines(r))]
 
 
 def _stacked(block: Table, columns: list[int], width: int | None, paint, style: bool) -> list[str]:
@@ -160,14 +162,15 @@ def _stacked(block: Table, columns: list[int], width: int | None, paint, style: 
         return lines(block.stacked, width, style)
     out = []
     first, rest = columns[0], columns[1:]
-    pad = max(len(block.headers[i]) for i in rest) + GAP if rest else 0
+    names = {i: block.headers[i].replace("\n", " / ") for i in columns}
+    pad = max(len(names[i]) for i in rest) + GAP if rest else 0
     for r in block.rows:
         out.append(paint(" · ".join(_cell_lines(r[first])), "bold"))
         for i in rest:
             if _present(r[i]):
                 text = keep("; ".join(_cell_lines(r[i]))) if i in block.fixed else "; ".join(_cell_lines(r[i]))
                 body = wrap(text, None if width is None else max(width - pad - 2, 20))
-                out.append(("  " + block.headers[i].ljust(pad) + body[0]).rstrip())
+                out.append(("  " + names[i].ljust(pad) + body[0]).rstrip())
                 out += ["  " + " " * pad + b for b in body[1:]]
     return out
 
@@ -196,7 +199,7 @@ def markdown(blocks: list) -> str:
                 continue
             if block.title:
                 out += [f"**{_md(block.title)}**", ""]
-            out.append("| " + " | ".join(_md(block.headers[i]) for i in columns) + " |")
+            out.append("| " + " | ".join(_md(block.headers[i].replace("\n", " / ")) for i in columns) + " |")
             out.append("|" + "---|" * len(columns))
             out += ["| " + " | ".join(_md(r[i]) if _present(r[i]) else "" for i in columns) + " |" for r in block.rows]
             out.append("")
