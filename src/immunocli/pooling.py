@@ -40,14 +40,26 @@ def _rank_of_comparison(row: dict) -> int:
 
 def _study(row: dict, **extra) -> dict:
     cut = row.get("cut") or {}
+    hr = hazard_ratio(row) or {}
+    if hr.get("from_cut"):  # the HR was taken from an earlier cut: the study is that cut
+        cut = next((c["cut"] for c in row.get("figures_from_earlier_cuts", []) if c["cut"].get("id") == hr["from_cut"]),
+                   {"id": hr["from_cut"]})
     return {"trial": {"id": row["trial"]["id"], "name": row["trial"]["name"]}, "population": row.get("population"),
             "analysis": row.get("analysis"), "cut": {"id": cut.get("id"), "published": cut.get("published"),
                                                      "label": cut.get("label")},
             "comparison": _comparison(row), **extra}
 
 
-def _usable_hr(row: dict) -> bool:
+def hazard_ratio(row: dict) -> dict | None:
+    """The HR a row pools: its own, or, where its own has no CI, the newest earlier cut's that has one."""
     hr = row.get("hazard_ratio")
+    if hr and not (hr.get("ci") and all(isinstance(b, (int, float)) for b in hr["ci"])):
+        return row.get("hazard_ratio_with_ci") or hr
+    return hr
+
+
+def _usable_hr(row: dict) -> bool:
+    hr = hazard_ratio(row)
     ci = hr.get("ci") if hr else None
     return bool(hr and ci and all(isinstance(b, (int, float)) and math.isfinite(b) and b > 0 for b in ci)
                 and ci[0] < ci[1] and hr.get("value", 0) > 0)
@@ -115,7 +127,7 @@ def pool(rows: list[dict], method: str = "hksj", drugs: list[str] | None = None,
             count = exp["count"] if exp.get("count") is not None else round(exp["rate"] * exp["n"] / 100)
             y, v = logit_proportion(count, exp["n"])
         else:
-            hr = row["hazard_ratio"]
+            hr = hazard_ratio(row)
             levels.add(hr.get("ci_level") or 95)
             se = log_se_from_ci(*hr["ci"], hr.get("ci_level") or 95)
             y, v = math.log(hr["value"]), se * se
@@ -137,7 +149,7 @@ def pool(rows: list[dict], method: str = "hksj", drugs: list[str] | None = None,
             exp = row["experimental"]
             extra.update(proportion=exp.get("rate"), count=exp.get("count"), n=exp.get("n"))
         else:
-            hr = row["hazard_ratio"]
+            hr = hazard_ratio(row)
             extra.update(hazard_ratio=hr["value"], ci=hr["ci"], ci_level=hr.get("ci_level") or 95)
         studies.append(_study(row, **extra))
     out = {

@@ -227,6 +227,11 @@ _FROM_OLDER = ("median", "median_not_reached", "median_ci", "median_ci_not_reach
 _RATE = ("rate", "rate_ci", "count", "n")
 
 
+def _has_ci(hr: dict) -> bool:
+    ci = hr.get("ci")
+    return bool(ci and all(isinstance(b, (int, float)) for b in ci))
+
+
 def fill_from_older(row: dict, older: list[dict]) -> dict:
     """The newest cut's row, with each figure it lacks taken from the newest earlier cut that reports it, and
     `figures_from_earlier_cuts` naming each such figure with its cut and source (no figure hidden by --cut)."""
@@ -237,9 +242,16 @@ def fill_from_older(row: dict, older: list[dict]) -> dict:
                       "source": other.get("source")})
 
     for other in older:
-        if row.get("hazard_ratio") is None and other.get("hazard_ratio") is not None:
-            row["hazard_ratio"] = {**other["hazard_ratio"], "from_cut": other["cut"].get("id")}
+        theirs = other.get("hazard_ratio")
+        if row.get("hazard_ratio") is None and theirs is not None:
+            row["hazard_ratio"] = {**theirs, "from_cut": other["cut"].get("id")}
             note("hazard_ratio", other)
+        elif (row.get("hazard_ratio") is not None and not _has_ci(row["hazard_ratio"]) and theirs is not None
+              and _has_ci(theirs) and "hazard_ratio_with_ci" not in row):
+            # The newest HR has no CI: the newest that has one is kept beside it (pooling needs a CI; a CI
+            # is never joined to another cut's HR).
+            row["hazard_ratio_with_ci"] = {**theirs, "from_cut": other["cut"].get("id")}
+            note("hazard_ratio_with_ci", other)
         for side in ("experimental", "control"):
             mine, theirs = row.get(side), other.get(side)
             if not mine or not theirs:

@@ -21,12 +21,11 @@ CUT_CHOICES = ("latest", "primary", "all")
 SORT_CHOICES = ("trial", "hr", "gain", "year", "indication")
 
 # Settings people type, and what each covers (a line number within previously-treated, and the reverse).
-SETTING_ALIASES = {
-    "1l": "first-line", "firstline": "first-line", "frontline": "first-line", "front-line": "first-line",
-    "2l": "second-line", "secondline": "second-line", "3l": "later-line", "3lplus": "later-line",
-    "thirdline": "later-line", "laterline": "later-line", "pretreated": "previously-treated",
-    "previouslytreated": "previously-treated", "relapsed": "previously-treated", "refractory": "previously-treated",
-    "periop": "perioperative", "neoadj": "neoadjuvant", "adj": "adjuvant",
+SETTING_ALIASES = {  # as people write them; compared after normalise() (case, spaces, hyphens)
+    "1L": "first-line", "front-line": "first-line", "2L": "second-line", "3L": "later-line",
+    "3L+": "later-line", "third-line": "later-line", "pretreated": "previously-treated",
+    "relapsed": "previously-treated", "refractory": "previously-treated", "periop": "perioperative",
+    "neoadj": "neoadjuvant", "adj": "adjuvant",
 }
 SETTING_COVERS = {
     "second-line": {"second-line", "previously-treated"},
@@ -46,9 +45,9 @@ def setting_covers(query: str) -> tuple[str, set[str]]:
     """The setting a query names and the settings it covers; UsageError with suggestions otherwise."""
     from .vocabulary import SETTINGS
 
-    key = normalise(check_query(query).replace("+", "plus"))
     known = {normalise(s): s for s in SETTINGS}
-    setting = known.get(key) or SETTING_ALIASES.get(key) or SETTING_ALIASES.get(normalise(query))
+    known.update((normalise(word.replace("+", "plus")), setting) for word, setting in SETTING_ALIASES.items())
+    setting = known.get(normalise(check_query(query).replace("+", "plus")))
     if setting is None:
         raise _unknown("setting", query, SETTINGS + ["1L", "2L", "3L+"])
     return setting, SETTING_COVERS.get(setting, {setting})

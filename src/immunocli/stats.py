@@ -195,15 +195,18 @@ def tau2_reml(estimates, variances) -> float:
     return tau2
 
 
-def random_effects(estimates: list[float], variances: list[float], method: str = "hksj") -> Pooled:
-    """Pool log-scale estimates with their sampling variances: `dl`, `reml` or `hksj` (REML + HKSJ)."""
+def random_effects(estimates: list[float], variances: list[float], method: str = "hksj",
+                   tau2: float | None = None) -> Pooled:
+    """Pool log-scale estimates with their sampling variances: `dl`, `reml` or `hksj` (REML + HKSJ).
+    `tau2` overrides the estimator (to reproduce a published analysis that used another one)."""
     k = len(estimates)
     if k < 2:
         raise ValueError("pooling needs at least two estimates")
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}")
     _w, _sw, _fixed, q = _q_and_fixed(estimates, variances)
-    tau2 = tau2_dl(estimates, variances) if method == "dl" else tau2_reml(estimates, variances)
+    if tau2 is None:
+        tau2 = tau2_dl(estimates, variances) if method == "dl" else tau2_reml(estimates, variances)
     w = [1 / (v + tau2) for v in variances]
     sw = sum(w)
     mu = sum(wi * yi for wi, yi in zip(w, estimates)) / sw

@@ -175,32 +175,49 @@ def _study_text(study) -> str:
     name = study.get("trial") or study.get("name") or ""
     if isinstance(name, dict):
         name = name.get("name", "")
-    bits = [b for b in (study.get("population"), study.get("year")) if b not in (None, "")]
+    cut = study.get("cut") if isinstance(study.get("cut"), dict) else {}
+    bits = [b for b in (study.get("population"), (cut.get("published") or "")[:7] or study.get("year"))
+            if b not in (None, "")]
     text = name + (f" ({', '.join(map(str, bits))})" if bits else "")
     if study.get("weight") is not None:
-        text += f" weight {num(study['weight'])}%"
+        text += f" {study['weight']:.1f}%"
     return text + (f": {study['reason']}" if study.get("reason") else "")
 
 
+def p_text(p: float | None) -> str:
+    """A computed p value as journals print it: "p<0.001", "p=0.012", "p=0.31"."""
+    if p is None:
+        return ""
+    return "p<0.001" if p < 0.001 else f"p={p:.3f}" if p < 0.01 else f"p={p:.2f}"
+
+
 def pooled_summary(pooled: dict | None) -> list[str]:
-    """The pooled HR, the studies, what was left out and the warnings, as lines (from whatever keys it has)."""
+    """The pooled estimate, its heterogeneity, the studies, what was left out and the warnings, as lines."""
     if not pooled:
         return []
+    proportion = pooled.get("measure") == "proportion"
     estimate = pooled.get("estimate", pooled.get("hazard_ratio"))
     level = pooled.get("ci_level", 95)
-    head = f"Pooled HR {num(round(estimate, 2), 2)}"
+    unit = "%" if proportion else ""
+    head = f"Pooled {'proportion' if proportion else 'HR'} {estimate:.{1 if proportion else 2}f}{unit}"
     if pooled.get("ci"):
-        head += f" ({num(level)}% CI {ci([round(b, 2) for b in pooled['ci']], 2)})"
-    interval = pooled.get("prediction_interval") or pooled.get("pi")
+        lo, hi = pooled["ci"]
+        head += f" ({num(level)}% CI {lo:.{1 if proportion else 2}f}–{hi:.{1 if proportion else 2}f}{unit}"
+        head += (f"; {p_text(pooled['p'])})" if pooled.get("p") is not None and not proportion else ")")
+    head += f", {pooled.get('k')} trials; {pooled.get('method_text') or pooled.get('method')}"
+    lines = [head]
+    hetero = [f"I² {pooled['i2']}%"] if pooled.get("i2") is not None else []
+    if pooled.get("tau2") is not None:
+        hetero.append(f"τ² {pooled['tau2']}")
+    if pooled.get("q") is not None:
+        hetero.append(f"Q {pooled['q']}" + (f" (df {pooled['q_df']}, {p_text(pooled.get('q_p'))})"
+                                            if pooled.get("q_df") is not None else ""))
+    interval = pooled.get("prediction_interval")
     if interval:
-        head += f", prediction interval {ci([round(b, 2) for b in interval], 2)}"
-    if pooled.get("p") is not None:
-        head += f", p={pooled['p']}"
-    stats = [f"{label} {pooled[key]}" for key, label in (("i2", "I²"), ("tau2", "τ²"), ("q", "Q")) if key in pooled]
-    if pooled.get("i2") is not None:
-        stats[0] += "%"
-    stats.append(f"k={pooled.get('k')}")
-    lines = [head + "; " + ", ".join(stats) + (f" ({pooled['method']})" if pooled.get("method") else "")]
+        hetero.append(f"{num(level)}% prediction interval {interval[0]:.{1 if proportion else 2}f}–"
+                      f"{interval[1]:.{1 if proportion else 2}f}{unit}")
+    if hetero:
+        lines.append("Heterogeneity: " + ", ".join(hetero))
     if pooled.get("studies"):
         lines.append("Pooled: " + "; ".join(_study_text(s) for s in pooled["studies"]))
     excluded = pooled.get("excluded", pooled.get("skipped"))
