@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from . import __version__
+from . import __version__, complete
 from .contract import envelope
 from .errors import DataError, ExitCode, ImmunoError, clip
 
@@ -399,7 +399,7 @@ def _limited(payload: dict, key: str, limit: int | None) -> dict:
 @handled
 def drug(
     query: Annotated[list[str], typer.Argument(help="Generic, brand or code name, or a common abbreviation.",
-                                               show_default=False)],
+                                               show_default=False, autocompletion=complete.drugs)],
     exact: ExactOpt = False,
     full: Annotated[bool, typer.Option("--full", help="Also the approvals' texts and the trials' full results.")] = False,
     approvals: Annotated[bool, typer.Option("--approvals", help="Only the approvals, with their texts.")] = False,
@@ -429,7 +429,8 @@ def drug(
 @handled
 def trial(
     query: Annotated[list[str], typer.Argument(help="Trial name, alias (KN-942, CM-067) or NCT id; no quotes "
-                                               "needed (immuno trial CheckMate 067).", show_default=False)],
+                                               "needed (immuno trial CheckMate 067).", show_default=False,
+                                               autocompletion=complete.trials)],
     exact: ExactOpt = False,
     plot: PlotOpt = False,
     plot_file: PlotFileOpt = None,
@@ -462,22 +463,22 @@ def trial(
 @app.command()
 @handled
 def compare(
-    endpoint: Annotated[Optional[list[str]], typer.Option("--endpoint", "-e", help="OS, PFS, EFS, RFS, ORR, CR … (repeatable: any of them).")] = None,
-    indication: Annotated[Optional[list[str]], typer.Option("--indication", "-i", help="OncoTree code or name ('lung cancer', lymphoma); includes sub-types.")] = None,
-    drug: Annotated[Optional[list[str]], typer.Option("--drug", help="A drug in the experimental arm.")] = None,
-    target: Annotated[Optional[list[str]], typer.Option("--target", help="A target of an experimental drug (PD-1, CD19 …).")] = None,
-    modality: Annotated[Optional[list[str]], typer.Option("--modality", help="checkpoint-inhibitor, car-t, bispecific, til …")] = None,
-    setting: Annotated[Optional[list[str]], typer.Option("--setting", help="adjuvant, first-line (1L), second-line (2L), later-line (3L+), previously-treated …")] = None,
-    phase: Annotated[Optional[list[str]], typer.Option("--phase", help="1, 2, 3 (also III, 'phase 3'); 2/3 trials match 2 and 3.")] = None,
+    endpoint: Annotated[Optional[list[str]], typer.Option("--endpoint", "-e", autocompletion=complete.endpoints, help="OS, PFS, EFS, RFS, ORR, CR … (repeatable: any of them).")] = None,
+    indication: Annotated[Optional[list[str]], typer.Option("--indication", "-i", autocompletion=complete.indications, help="OncoTree code or name ('lung cancer', lymphoma); includes sub-types.")] = None,
+    drug: Annotated[Optional[list[str]], typer.Option("--drug", autocompletion=complete.drugs, help="A drug in the experimental arm.")] = None,
+    target: Annotated[Optional[list[str]], typer.Option("--target", autocompletion=complete.targets, help="A target of an experimental drug (PD-1, CD19 …).")] = None,
+    modality: Annotated[Optional[list[str]], typer.Option("--modality", autocompletion=complete.modalities, help="checkpoint-inhibitor, car-t, bispecific, til …")] = None,
+    setting: Annotated[Optional[list[str]], typer.Option("--setting", autocompletion=complete.settings, help="adjuvant, first-line (1L), second-line (2L), later-line (3L+), previously-treated …")] = None,
+    phase: Annotated[Optional[list[str]], typer.Option("--phase", autocompletion=complete.phases, help="1, 2, 3 (also III, 'phase 3'); 2/3 trials match 2 and 3.")] = None,
     population: Annotated[Optional[str], typer.Option("--population", help="Text in the population, e.g. 'CPS ≥10'.")] = None,
     year: Annotated[Optional[int], typer.Option("--year", help="Year of the trial's first publication.")] = None,
-    trial: Annotated[Optional[list[str]], typer.Option("--trial", "-t", help="Only these trials (repeatable).")] = None,
-    exclude: Annotated[Optional[list[str]], typer.Option("--exclude", help="Leave these trials out (repeatable).")] = None,
+    trial: Annotated[Optional[list[str]], typer.Option("--trial", "-t", autocompletion=complete.trials, help="Only these trials (repeatable).")] = None,
+    exclude: Annotated[Optional[list[str]], typer.Option("--exclude", autocompletion=complete.trials, help="Leave these trials out (repeatable).")] = None,
     subgroups: Annotated[bool, typer.Option("--subgroups", help="Also subgroup, sensitivity, per-protocol rows (default: ITT, primary and safety analyses).")] = False,
-    cut: Annotated[str, typer.Option("--cut", help="latest (each figure from the newest cut that reports it), primary or all.")] = "latest",
-    sort: Annotated[str, typer.Option("--sort", help="trial, hr, gain (median), year or indication.")] = "trial",
+    cut: Annotated[str, typer.Option("--cut", autocompletion=complete.cuts, help="latest (each figure from the newest cut that reports it), primary or all.")] = "latest",
+    sort: Annotated[str, typer.Option("--sort", autocompletion=complete.sorts, help="trial, hr, gain (median), year or indication.")] = "trial",
     pool: Annotated[bool, typer.Option("--pool", help="Random-effects pooled HR (or proportion, for a rate endpoint) of the rows shown, one row per trial.")] = False,
-    pool_method: Annotated[str, typer.Option("--pool-method", help="hksj (REML + Hartung–Knapp, default), reml or dl (DerSimonian–Laird).")] = "hksj",
+    pool_method: Annotated[str, typer.Option("--pool-method", autocompletion=complete.pool_methods, help="hksj (REML + Hartung–Knapp, default), reml or dl (DerSimonian–Laird).")] = "hksj",
     explain: Annotated[bool, typer.Option("--explain", help="Show derived figures (1 − HR, median difference, NNT by Altman's method) with formulas.")] = False,
     exact: ExactOpt = False,
     plot: PlotOpt = False,
@@ -678,6 +679,8 @@ def search(
     found = source.catalogue().search(text)
     payload = _limited(serialize.envelope("search", query=text, hits=[serialize.hit(h) for h in found]), "hits", limit)
     emit(payload, _choose(json_, format_), "hits", as_of=_as_of(source), pager=not no_pager, headers=not no_headers)
+    if found and all(h.how == "approximate" for h in found):
+        sys.stderr.write(f"immuno: nothing holds {text!r}; these are close names (approximate)\n")
     if not found:
         sys.stderr.write(f"immuno: nothing matches {text!r}\n")
         raise typer.Exit(ExitCode.NOT_FOUND)

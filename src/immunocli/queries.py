@@ -90,17 +90,30 @@ class Catalogue:
 
     # --- search ----------------------------------------------------------------------------------
 
-    def search(self, text: str, limit: int = 50) -> list["Hit"]:
+    def search(self, text: str, limit: int | None = None) -> list["Hit"]:
+        """Every record holding all the words, in any order and any field; exact names first, then names that
+        hold the words, then other text; where nothing matches, close names, marked `approximate`."""
         query = check_query(text)
-        needle, key = query.casefold(), normalise(query)
+        words = [w for w in (normalise(w) for w in query.split()) if w]
+        whole = normalise(query)
         hits: list[Hit] = []
+        names: list[tuple[str, str, str, list[str]]] = []
 
         def consider(kind: str, rid: str, name: str, fields: dict[str, list[str]]) -> None:
-            for field_name, values in fields.items():
-                for value in values:
-                    if value and (needle in value.casefold() or (key and len(key) > 2 and key in normalise(value))):
-                        hits.append(Hit(kind, rid, name, field_name, value))
-                        return
+            keys = {f: [normalise(v) for v in values if v] for f, values in fields.items()}
+            name_keys = keys.get("name", []) + keys.get("aliases", []) + keys.get("brands", []) + keys.get("codes", [])
+            names.append((kind, rid, name, name_keys))
+            if not words or not all(any(w in v for vs in keys.values() for v in vs) for w in words):
+                return
+            if whole in name_keys:
+                rank, how, where = 0, "exact", "name"
+            elif all(any(w in v for v in name_keys) for w in words):
+                rank, how, where = 1, "name", "name"
+            else:
+                rank, how = 2, "text"
+                where = next(f for f, vs in keys.items() if any(words[0] in v for v in vs))
+            shown = next((v for v in fields[where] if v and words[0] in normalise(v)), fields[where][0] if fields[where] else "")
+            hits.append(Hit(kind, rid, name, where, shown, how, rank))
 
         k = self.knowledge
         for d in k.drugs.values():
@@ -110,17 +123,45 @@ class Catalogue:
         for t in k.trials.values():
             ind = k.indications.get(t.indication)
             consider("trial", t.id, t.name, {"name": [t.name, t.id], "aliases": t.aliases, "nct": [t.nct or ""],
-                                              "indication": [ind.name if ind else t.indication],
+                                              "indication": [ind.name if ind else t.indication, t.indication],
                                               "population": [t.population], "biomarkers": t.biomarkers,
-                                              "arms": [a.label for a in t.arms], "notes": [t.notes or ""]})
+                                              "arms": [a.label for a in t.arms],
+                                              "drugs": [k.drugs[d].name for d in t.drugs if d in k.drugs],
+                                              "notes": [t.notes or ""]})
         for e in k.endpoints.values():
             consider("endpoint", e.id, e.name, {"name": [e.id, e.name], "synonyms": e.synonyms,
                                                  "definition": [e.definition]})
         for i in k.indications.values():
             consider("indication", i.id, i.name, {"name": [i.id, i.name], "synonyms": i.synonyms})
         for a in k.approvals.values():
-            consider("approval", a.id, a.id, {"text": [a.text], "biomarker": [a.biomarker or ""]})
-        return hits[:limit]
+            consider("approval", a.id, a.id, {"text": [a.text], "biomarker": [a.biomarker or ""],
+                                               "drugs": [k.drugs[d].name for d in a.drugs if d in k.drugs],
+                                               "indication": [a.indication]})
+        for b in k.context.get("biomarkers", []):
+            consider("biomarker", b["id"], b["name"], {"name": [b["id"], b["name"]], "aliases": b.get("synonyms", []),
+                                                        "what": [b.get("what") or ""]})
+        for e in k.context.get("iraes", []):
+            consider("irae", e["id"], e["name"], {"name": [e["id"], e["name"]], "aliases": e.get("synonyms", []),
+                                                   "organ": [e.get("organ") or ""], "management": [e.get("management") or ""]})
+        if not hits:
+            hits = self._approximate(whole, names)
+        hits.sort(key=lambda h: (h.rank, h.kind != "trial", h.name.casefold()))
+        return hits[:limit] if limit else hits
+
+    @staticmethod
+    def _approximate(key: str, names: list[tuple[str, str, str, list[str]]]) -> list["Hit"]:
+        """Names close to a query that matched nothing (a typo), each marked approximate: a suggestion."""
+        from rapidfuzz import fuzz, process
+
+        choices = {n: (kind, rid, name) for kind, rid, name, keys in names for n in keys if len(n) > 2}
+        found = process.extract(key, list(choices), scorer=fuzz.ratio, limit=5, processor=None)
+        seen, out = set(), []
+        for name_key, score, _ in found:
+            kind, rid, name = choices[name_key]
+            if score >= 75 and (kind, rid) not in seen:
+                seen.add((kind, rid))
+                out.append(Hit(kind, rid, name, "name", name, "approximate", 3))
+        return out
 
 
 @dataclass(slots=True)
@@ -130,6 +171,8 @@ class Hit:
     name: str
     field: str
     text: str
+    how: str = "text"  # exact | name | text | approximate
+    rank: int = 2
 
 
 @dataclass(slots=True)

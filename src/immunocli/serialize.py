@@ -224,4 +224,4 @@ def knowledge_as_of(k: Knowledge) -> str | None:
 
 
 def hit(h: Hit) -> dict:
-    return {"kind": h.kind, "id": h.id, "name": h.name, "field": h.field, "text": h.text}
+    return {"kind": h.kind, "id": h.id, "name": h.name, "match": h.how, "field": h.field, "text": h.text}

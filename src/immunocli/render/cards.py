@@ -373,8 +373,9 @@ def listing_table(payload: dict) -> Table:
 
 
 def hits_table(payload: dict) -> Table:
-    return Table(None, ["kind", "id", "name", "matched", "text"],
-                 [[h["kind"], h["id"], h["name"], h["field"], h["text"]] for h in payload["hits"]], fixed={0, 1})
+    return Table(None, ["kind", "id", "name", "match", "in", "text"],
+                 [[h["kind"], h["id"], h["name"], h.get("match", ""), h["field"], h["text"]] for h in payload["hits"]],
+                 fixed={0, 1, 3})
 
 
 def _cell(value) -> str:

@@ -120,8 +120,8 @@ def _tsv_cell(value) -> str:
 def listing_rows(payload: dict) -> tuple[list[str], list[list]]:
     """A list or search payload as TSV headers and rows."""
     if payload["kind"] == "search":
-        return ["kind", "id", "name", "matched", "text"], [[h["kind"], h["id"], h["name"], h["field"], h["text"]]
-                                                           for h in payload["hits"]]
+        return ["kind", "id", "name", "match", "in", "text"], [
+            [h["kind"], h["id"], h["name"], h.get("match", ""), h["field"], h["text"]] for h in payload["hits"]]
     items = payload["items"]
     columns = [c for c in (items[0] if items else {}) if c != "origin"]
     return columns, [[item[c] for c in columns] for item in items]
