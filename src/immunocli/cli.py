@@ -338,6 +338,9 @@ def _count_line(payload: dict, view: str, count: int) -> str:
     total = payload.get("total", count)
     shown = f"{count} of {total}" if total != count else str(count)
     if view == "comparison":
+        summary = payload["filters"].get("summary")  # what each filter became, e.g. "lung cancer" → NSCLC, SCLC
+        if summary:
+            return f"{shown} result(s): {summary}"
         endpoint = payload["filters"].get("endpoint")
         return f"{shown} result(s)" + (f" for {endpoint}" if endpoint else "")
     if view == "hits":
