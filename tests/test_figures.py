@@ -5,7 +5,7 @@ from __future__ import annotations
 
 def result(card, cut, endpoint, population="ITT"):
     matches = [r for r in card["trial"]["results"]
-               if r["cut"] == cut and r["endpoint"]["id"] == endpoint and r["population"] == population]
+               if r["cut"]["id"] == cut and r["endpoint"]["id"] == endpoint and r["population"] == population]
     assert len(matches) == 1, (cut, endpoint, population)
     return matches[0]
 
@@ -44,7 +44,7 @@ def test_pacific_os_hr_keeps_its_99_73_percent_ci(immuno):
     os_primary = result(card, "os-primary", "OS")
     hr = os_primary["hazard_ratios"][0]
     assert hr["ci_level"] == 99.73 and hr["ci"] == [0.47, 0.997] and hr["value"] == 0.68
-    assert arms(os_primary)["durva"]["median"] == "NR"
+    assert arms(os_primary)["durva"]["median"] is None and arms(os_primary)["durva"]["median_not_reached"] is True
     five_year = result(card, "update-5y", "OS")
     assert (arms(five_year)["durva"]["median"], arms(five_year)["placebo"]["median"]) == (47.5, 29.1)
 
@@ -58,10 +58,10 @@ def test_tebentafusp_os_primary_and_three_year(immuno):
 
 def test_cartitude_1_seed_figures_come_from_the_label_cut(immuno):
     card = immuno("trial", "CARTITUDE-1", "--json").json()
-    scr = [r for r in card["trial"]["results"] if r["cut"] == "fda-label" and r["endpoint"]["id"] == "sCR"]
+    scr = [r for r in card["trial"]["results"] if r["cut"]["id"] == "fda-label" and r["endpoint"]["id"] == "sCR"]
     assert scr and (arms(scr[0])["ciltacel"]["rate"], arms(scr[0])["ciltacel"]["count"],
                     arms(scr[0])["ciltacel"]["n"]) == (78.4, 76, 97)
-    primary_orr = [r for r in card["trial"]["results"] if r["cut"] == "primary" and r["endpoint"]["id"] == "ORR"][0]
+    primary_orr = [r for r in card["trial"]["results"] if r["cut"]["id"] == "primary" and r["endpoint"]["id"] == "ORR"][0]
     assert (arms(primary_orr)["ciltacel"]["count"], arms(primary_orr)["ciltacel"]["n"]) == (94, 97)
     assert all(not r["hazard_ratios"] for r in card["trial"]["results"]), "a single-arm trial has no HR"
 

@@ -35,7 +35,8 @@ def _is_itt(population: str) -> bool:
 def _where(result: dict) -> str:
     """Population, with the analysis when it is not the main one."""
     analysis = result.get("analysis") or "itt"
-    return result["population"] + (f" ({analysis})" if analysis not in ("itt", "primary") else "")
+    shown = analysis not in ("itt", "primary") and analysis.lower() not in result["population"].lower()
+    return result["population"] + (f" ({analysis})" if shown else "")
 
 
 def _arm_name(result: dict, arm_id: str) -> str:
@@ -344,7 +345,8 @@ def comparison_view_row(cells: list[str]) -> list[str]:
     """The terminal table's cells from the compiled fields (text.COMPARISON_COLUMNS)."""
     (trial, exp, ctl, disease, setting, endpoint, population, analysis, exp_fig, ctl_fig, hr, p, marks,
      published) = cells
-    where = population + (f" ({analysis})" if analysis not in ("", "itt", "primary") else "")
+    where = population + (f" ({analysis})" if analysis not in ("", "itt", "primary")
+                          and analysis.lower() not in population.lower() else "")
     control = [("vs " + line) for line in (ctl_fig or "—").split("; ")] if ctl else []
     return [f"{trial} · {published[:7]}\n{exp}" + (f" vs {ctl}" if ctl else ""),
             f"{disease} {setting}\n{endpoint} · {where}", "\n".join([*exp_fig.split("; "), *control]),
