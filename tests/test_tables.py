@@ -21,7 +21,7 @@ def test_piped_compare_is_tsv_with_one_header_and_counts_on_stderr(immuno):
     assert lines[0].split("\t") == COMPARISON_COLUMNS
     assert all(line.count("\t") == len(COMPARISON_COLUMNS) - 1 for line in lines)
     assert "result(s)" not in run.out and "medical advice" not in run.out
-    assert re.match(r"\d+ result\(s\) for OS", run.err) and "medical advice" in run.err
+    assert re.match(r"\d+ result\(s\)", run.err) and "medical advice" in run.err
     assert int(run.err.split()[0]) == len(lines) - 1
 
 
@@ -53,7 +53,7 @@ def test_terminal_compare_is_laid_out_to_the_width(immuno, monkeypatch):
     for columns in (80, 120, 200):
         run = immuno("compare", "-e", "OS", "-i", "HCC", "--no-pager", env={"COLUMNS": str(columns), "NO_COLOR": "1"})
         assert run.code == 0
-        assert run.out.startswith("15 result(s) for OS") or re.match(r"\d+ result\(s\) for OS", run.out)
+        assert re.match(r"\d+ result\(s\)", run.out)
         assert "medical advice" in run.out  # on a terminal, the caution stays with the table
         assert max(len(line) for line in run.out.splitlines()) <= max(columns, 140)
         assert "0.58 (0.42–0.79)" in run.out and "\x1b[" not in run.out

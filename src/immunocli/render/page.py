@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import textwrap
-from dataclasses import dataclass, field
 
 STACK_BELOW = 100  # columns: below this a card's results are stacked, one result per block (other tables
 # keep their columns while their figures fit)
@@ -24,31 +23,46 @@ def keep(text: str) -> str:
     return text.replace(" ", NBSP)
 
 
-@dataclass
-class Title:
-    text: str
+class Block:
+    """A piece of a page (plain classes: dataclasses cost a look-up ~3 ms to import)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(repr(getattr(self, k)) for k in self.__slots__)})"
 
 
-@dataclass
-class Line:
-    text: str
-    style: str | None = None
-    indent: int = 0
+class Title(Block):
+    __slots__ = ("text",)
+
+    def __init__(self, text: str):
+        self.text = text
 
 
-@dataclass
-class Fields:
-    rows: list[tuple[str, object]]
+class Line(Block):
+    __slots__ = ("text", "style", "indent")
+
+    def __init__(self, text: str, style: str | None = None, indent: int = 0):
+        self.text, self.style, self.indent = text, style, indent
 
 
-@dataclass
-class Table:
-    title: str | None
-    headers: list[str]
-    rows: list[list[str]]
-    fixed: set[int] = field(default_factory=set)  # columns of figures: never wrapped
-    stacked: list | None = None  # the blocks to show instead when the table is stacked
-    spaced: bool = False  # a blank line between rows of several lines
+class Fields(Block):
+    __slots__ = ("rows",)
+
+    def __init__(self, rows: list[tuple[str, object]]):
+        self.rows = rows
+
+
+class Table(Block):
+    """Columns of cells; `fixed` columns hold figures and never wrap; `stacked` is what to show instead
+    when the table is stacked; `spaced` puts a blank line between rows of several lines."""
+
+    __slots__ = ("title", "headers", "rows", "fixed", "stacked", "spaced")
+
+    def __init__(self, title: str | None, headers: list[str], rows: list[list[str]], fixed: set[int] = frozenset(),
+                 stacked: list | None = None, spaced: bool = False):
+        self.title, self.headers, self.rows, self.fixed = title, headers, rows, set(fixed)
+        self.stacked, self.spaced = stacked, spaced
 
 
 def wrap(text: str, width: int | None, indent: int = 0, hang: int = 0) -> list[str]:
