@@ -357,9 +357,28 @@ def comparison_table(rows: list[dict], title: str | None) -> Table:
     return comparison_cells_table([fmt.comparison_cells(r) for r in rows], title)
 
 
+def comparison_stacked(cells: list[str]) -> list:
+    """One comparison row as a short block: who, where, the figures, the landmarks."""
+    (trial, exp, ctl, disease, setting, endpoint, population, analysis, exp_fig, ctl_fig, hr, p, marks,
+     published) = cells
+    where = population + (f" ({analysis})" if analysis not in ("", "itt", "primary")
+                          and analysis.lower() not in population.lower() else "")
+    figures = [keep(exp_fig) + (" vs " + keep(ctl_fig) if ctl_fig else "")] if exp_fig or ctl_fig else []
+    if hr:
+        figures.append(keep("HR " + hr) + (", " + keep(p) if p else ""))
+    blocks = [Line(f"{trial} · {published[:7]} · {exp}" + (f" vs {ctl}" if ctl else ""), "bold"),
+              Line(f"{disease} {setting} · {endpoint} · {where}", None, 2)]
+    if figures:
+        blocks.append(Line(" · ".join(figures), None, 2))
+    if marks:
+        blocks.append(Line(" · ".join(keep(m) for m in marks.replace(": ", " ").split("; ")), None, 2))
+    return blocks
+
+
 def comparison_cells_table(cells, title: str | None) -> Table:
+    cells = list(cells)
     return Table(title, COMPARISON_VIEW, [comparison_view_row(c) for c in cells], fixed={2, 3, 4},
-                 spaced=True)
+                 stacked=[b for c in cells for b in comparison_stacked(c)], spaced=True)
 
 
 def derived_table(rows: list[dict]) -> Table:

@@ -125,7 +125,7 @@ def _table(block: Table, width: int | None, style: bool, paint) -> list[str]:
     if not columns:
         return []
     head = [paint(t, "bold") for t in wrap(block.title, width)] if block.title else []
-    narrow = width is not None and width < STACK_BELOW and block.stacked is not None
+    narrow = width is not None and width < STACK_BELOW and block.stacked is not None and not block.spaced
     grid = None if narrow else _grid(block, columns, width)
     if grid is None:
         return head + _stacked(block, columns, width, paint, style)
