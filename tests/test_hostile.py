@@ -22,6 +22,7 @@ import pytest
 
 from immunocli import cache
 from immunocli.errors import ExitCode
+from immunocli.loader import shard_of
 
 HERE = Path(__file__).parent
 HOSTILE = HERE / "hostile"
@@ -301,6 +302,20 @@ def test_a_link_to_a_secret_is_never_quoted(user_dir, tmp_path):
         assert done.returncode == 2
         assert "SECRET" not in done.stdout + done.stderr and "AKIA" not in done.stdout + done.stderr
     assert "creds.yaml: a symbolic link to" in done.stderr and "not a .yaml, .yml or .json file" in done.stderr
+
+
+def test_a_parallel_build_finds_a_name_shared_across_its_shares(immuno, tmp_path, monkeypatch):
+    root = tmp_path / "synthetic"
+    subprocess.run([sys.executable, str(HERE.parent / "benchmarks" / "synth.py"), "20", str(root), "--json"],
+                   check=True, capture_output=True)
+    first = root / "trials" / "synth-000001.json"
+    other = next(f"twin-{n}" for n in range(100) if shard_of(Path(f"twin-{n}.json"), 2) != shard_of(first, 2))
+    twin = json.loads(first.read_text(encoding="utf-8"))
+    twin["id"], twin["aliases"], twin["nct"] = other, [], "NCT99999999"
+    (root / "trials" / f"{other}.json").write_text(json.dumps(twin), encoding="utf-8")
+    monkeypatch.setattr(cache, "PARALLEL_FROM", 10)
+    done = immuno("-d", str(root), "trial", "SYN-2")
+    assert done.code == 2 and f"{other}.json: 'SYNTH-000001' also names trial 'synth-000001'" in done.err
 
 
 def test_duplicate_trial_names_across_files_are_a_problem(immuno, user_dir):

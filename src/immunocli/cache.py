@@ -342,6 +342,9 @@ class Compiled:
             if problems:
                 raise DataError(list(problems.values()))
             _merge(tmp, outs[1:])
+            clashes = _clashing_names(tmp)  # each share checked its own trials' names; now across shares
+            if clashes:
+                raise DataError(clashes)
             os.replace(tmp, self.path)
             tmp = None
             _tidy(self.path)
@@ -702,6 +705,25 @@ def _merge(target: str, parts: list[str]) -> None:
     db.executescript(_INDEXES)
     db.commit()
     db.close()
+
+
+def _clashing_names(path: str) -> list:
+    """Names or aliases shared by trials of different shares, by the loader's own rule (NCT ids may be
+    shared), found from the merged name index: the trials involved are read only if there are any."""
+    import re
+
+    from .loader import RawFile, _shared_trial_names, trial_from_data
+
+    db = sqlite3.connect(path)
+    try:
+        ids = {trial for key, trials in db.execute(
+                   "SELECT key, group_concat(DISTINCT trial) FROM names GROUP BY key HAVING COUNT(DISTINCT trial) > 1")
+               if not re.fullmatch(r"nct\d+", key) for trial in trials.split(",")}
+        found = [db.execute("SELECT id, origin, data FROM trials WHERE id = ?", (t,)).fetchone() for t in sorted(ids)]
+    finally:
+        db.close()
+    raws = {tid: RawFile("trial", Path(origin), origin, "", json.loads(data), (0, 0, 0)) for tid, origin, data in found}
+    return _shared_trial_names(raws, {tid: trial_from_data(raw.data, raw.display) for tid, raw in raws.items()})
 
 
 def _fill(db: sqlite3.Connection, dirs, knowledge, files, stamps, progress, first_file_id: int = 0,
