@@ -515,7 +515,8 @@ def compare(
         raise ImmunoError(f"--pool-method must be hksj, reml or dl, not {pool_method!r}")
     total = len(found)
     completed = bool(found.older)  # a figure from an earlier cut: rows are completed, not streamed as compiled
-    if limit is not None:
+    every = found.rows
+    if limit is not None:  # what is shown; a pool and its plot weigh every row that matched
         found.rows = found.rows[:limit]
     if fmt in ("json", "ndjson") and not (pool or plot or plot_file or completed):  # streamed: never held
         from .contract import json_chunks
@@ -545,15 +546,18 @@ def compare(
         from .queries import pool as pool_rows
         from .serialize import pooled
 
-        rows = list(found.complete_payloads())
+        shown = len(found)
+        found.rows = every
+        everything = list(found.complete_payloads())
+        rows = everything[:shown]
         payload = envelope("comparison", as_of, filters=found.filters, rows=rows)
-        if total != len(found):
+        if total != shown:
             payload["total"] = total
-        if pool and rows:
-            payload["pooled"] = pooled(pool_rows(rows, pool_method, found.filters.get("drug")))
+        if pool and everything:
+            payload["pooled"] = pooled(pool_rows(everything, pool_method, found.filters.get("drug")))
         payload["explain"] = explain
         emit(payload, fmt, "comparison", pager=not (no_pager or plot), headers=not no_headers)
-        _plots(rows, payload.get("pooled"), plot, plot_file, fmt,
+        _plots(everything if pool else rows, payload.get("pooled"), plot, plot_file, fmt,
                f"{found.filters.get('endpoint') or 'All endpoints'}: hazard ratios")
     if not total:
         sys.stderr.write("immuno: no result matches these filters\n")

@@ -23,9 +23,12 @@ def _numeric_ci(hr: dict | None) -> bool:
 
 
 def _label(row: dict, multi: bool) -> str:
-    cut = row.get("cut") or {}
-    published = cut.get("published") if isinstance(cut, dict) else None
     hr = row.get("hazard_ratio") or {}
+    cut = row.get("cut") or {}
+    if hr.get("from_cut"):  # the HR comes from an earlier cut than the row's newest: label it by that cut
+        cut = next((f["cut"] for f in row.get("figures_from_earlier_cuts", []) if f["cut"].get("id") == hr["from_cut"]),
+                   cut)
+    published = cut.get("published") if isinstance(cut, dict) else None
     parts = [row["trial"]["name"], row.get("population") or ""]
     if published:
         parts.append(str(published)[:7])
