@@ -417,9 +417,9 @@ def drug(
 
       immuno drug pembrolizumab
 
-      immuno drug Keytruda --json
+      immuno drug Keytruda --full
 
-      immuno drug axi-cel
+      immuno drug axi-cel --format markdown > axi-cel.md
     """
     source = compiled()
     payload = source.drug_card(_words(query), exact)
@@ -449,7 +449,7 @@ def trial(
 
       immuno trial "keynote 24" --json | jq '.trial.results[] | select(.endpoint.id=="OS")'
 
-      immuno trial NCT03897881
+      immuno trial NCT03897881 --format csv > kn942.csv
     """
     source = compiled()
     payload = source.trial_card(_words(query), exact)
@@ -499,6 +499,8 @@ def compare(
       immuno compare --endpoint OS --indication NSCLC --sort hr
 
       immuno compare -e ORR --modality car-t --format csv > orr.csv
+
+      immuno compare -e OS --sort hr --limit 10 | cut -f1,11,12
 
       immuno compare -e PFS --cut all --json | jq '.rows[] | [.trial.name, .hazard_ratio.value]'
 

@@ -57,18 +57,12 @@ def headline_parts(result: dict, cut_label: str | None = None) -> list[str]:
         if len(result["hazard_ratios"]) > 1 or not two:
             bits.append(keep(f"({hr['experimental']} vs {hr['control']})"))
         parts.append(" ".join(bits))
-    medians = [fmt.median(a) for a in arms]
-    if any(medians):
-        if two and all(medians):
-            parts.append(keep(f"median {medians[0]} vs {medians[1]} mo"))
+    for show, label, unit in ((fmt.median, "median ", " mo"), (fmt.rate, "", "")):
+        values = [show(a) for a in arms]
+        if two and all(values):  # "median 16.5 vs 11.2 mo"; otherwise each arm by its short name
+            parts.append(keep(f"{label}{values[0]} vs {values[1]}{unit}"))
         else:
-            parts += [keep(f"{a['arm']} median {m} mo") for a, m in zip(arms, medians) if m]
-    rates = [fmt.rate(a) for a in arms]
-    if any(rates):
-        if two and all(rates):
-            parts.append(keep(f"{rates[0]} vs {rates[1]}"))
-        else:
-            parts += [keep(f"{a['arm']} {r}") for a, r in zip(arms, rates) if r]
+            parts += [keep(f"{a['arm']} {label}{v}{unit}") for a, v in zip(arms, values) if v]
     for lm in result["landmarks"]:
         values = [f"{fmt.num(a['rate'])}%" for a in lm["arms"] if a.get("rate") is not None]
         if values:
