@@ -100,7 +100,7 @@ def test_data_in_titles_is_not_read_as_markup(immuno, user_dir):
     assert run.code == 0 and "Primary [ASCO 2024] [bold]x" in run.out
 
 
-def test_unknown_setting_or_modality_is_a_usage_error(immuno):
+def test_an_unknown_setting_is_not_found_with_a_suggestion(immuno):
     run = immuno("compare", "-e", "OS", "--setting", "adjuvent")
-    assert run.code == 2 and "first-line" in run.err
+    assert run.code == 1 and "no setting matches 'adjuvent'; did you mean: adjuvant" in run.err
     assert immuno("compare", "-e", "ORR", "--modality", "CAR T").code == 0

@@ -64,7 +64,7 @@ def test_crs_card_shows_trial_rates_with_denominators(immuno):
 
 def test_indication_card_groups_trials_by_setting(immuno):
     card = immuno("indication", "lung cancer", "--json").json()["indication"]
-    assert card["id"] == "NSCLC" and {"LUAD", "LUSC"} <= set(card["includes"])
+    assert card["id"] == "LUNG" and {"NSCLC", "SCLC", "LUAD", "LUSC"} <= set(card["includes"])
     settings = {g["setting"]: g["trials"] for g in card["settings"]}
     assert "keynote-024" in {t["id"] for t in settings["first-line"]}
     assert "pacific" in {t["id"] for t in settings["consolidation"]}

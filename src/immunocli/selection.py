@@ -276,6 +276,11 @@ def select(facts: list[Facts], f: Filters) -> list[Facts]:
     if f.cut == "latest":
         for x in kept:
             x.older = sorted(older.get(x.same_comparison(), []), key=lambda o: o.published, reverse=True)
+            # the row will show the newest earlier HR or median gain where its own cut has none: sort by that
+            if x.hr is None:
+                x.hr = next((o.hr for o in x.older if o.hr is not None), None)
+            if x.gain is None:
+                x.gain = next((o.gain for o in x.older if o.gain is not None), None)
     kept.sort(key=lambda x: (x.published, -x.result, -x.comparison), reverse=True)  # ties: newest cut first
     kept.sort(key=_SORT_KEYS[f.sort])
     return kept
