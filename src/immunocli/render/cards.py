@@ -91,12 +91,13 @@ def headline_results(trial: dict) -> list[dict]:
         return results[:1]
     newest = primary[0]["cut"]["id"]  # results come newest cut first, primary endpoints first
     at_cut = [r for r in primary if r["cut"]["id"] == newest]
-    chosen: dict[str, dict] = {}
-    for r in at_cut:
-        best = chosen.get(r["endpoint"]["id"])
-        if best is None or (_is_itt(r["population"]) and not _is_itt(best["population"])):
-            chosen[r["endpoint"]["id"]] = r
-    return list(chosen.values())[:3]
+    # By the analysis each result declares: the ITT row and the trial's primary analysis populations (a trial
+    # tested hierarchically, like IMpower010, is answered by all of them), never a subgroup.
+    main = [r for r in at_cut if r.get("analysis") in _ANALYSIS_RANK] or at_cut[:1]
+    return sorted(main, key=lambda r: _ANALYSIS_RANK.get(r.get("analysis"), 9))[:3]
+
+
+_ANALYSIS_RANK = {"itt": 0, "primary": 1}
 
 
 def _headline_lines(trial: dict) -> list[Line]:
@@ -104,8 +105,14 @@ def _headline_lines(trial: dict) -> list[Line]:
     if not found:
         return [Line("No results recorded.")]
     outcome = OUTCOME.get(trial.get("primary_outcome") or "")
-    label = ("Primary" + (f" ({outcome})" if outcome else "") if found[0]["primary_endpoint"] else "Latest")
-    return [Line(f"{label}: " + " · ".join(headline_parts(r, _cut_label(r["cut"]))), "bold") for r in found]
+    if not found[0]["primary_endpoint"]:
+        return [Line("Latest: " + " · ".join(headline_parts(r, _cut_label(r["cut"]))), "bold") for r in found]
+    rows = [" · ".join(headline_parts(r, _cut_label(r["cut"]))) for r in found]
+    if len(rows) == 1:
+        return [Line("Primary" + (f" ({outcome})" if outcome else "") + ": " + rows[0], "bold")]
+    # several primary endpoints: the trial's outcome is said once, not beside each (one may have failed)
+    head = [Line(f"Primary endpoints: trial outcome {outcome}", "bold")] if outcome else []
+    return head + [Line("Primary: " + row, "bold") for row in rows]
 
 
 def _hr_lines(result: dict) -> tuple[str, str]:
