@@ -91,61 +91,8 @@ class Catalogue:
     # --- search ----------------------------------------------------------------------------------
 
     def search(self, text: str, limit: int | None = None) -> list["Hit"]:
-        """Every record holding all the words, in any order and any field; exact names first, then names that
-        hold the words, then other text; where nothing matches, close names, marked `approximate`."""
-        query = check_query(text)
-        words = [w for w in (normalise(w) for w in query.split()) if w]
-        whole = normalise(query)
-        hits: list[Hit] = []
-        names: list[tuple[str, str, str, list[str]]] = []
-
-        def consider(kind: str, rid: str, name: str, fields: dict[str, list[str]]) -> None:
-            keys = {f: [normalise(v) for v in values if v] for f, values in fields.items()}
-            name_keys = keys.get("name", []) + keys.get("aliases", []) + keys.get("brands", []) + keys.get("codes", [])
-            names.append((kind, rid, name, name_keys))
-            if not words or not all(any(w in v for vs in keys.values() for v in vs) for w in words):
-                return
-            if whole in name_keys:
-                rank, how, where = 0, "exact", "name"
-            elif all(any(w in v for v in name_keys) for w in words):
-                rank, how, where = 1, "name", "name"
-            else:
-                rank, how = 2, "text"
-                where = next(f for f, vs in keys.items() if any(words[0] in v for v in vs))
-            shown = next((v for v in fields[where] if v and words[0] in normalise(v)), fields[where][0] if fields[where] else "")
-            hits.append(Hit(kind, rid, name, where, shown, how, rank))
-
-        k = self.knowledge
-        for d in k.drugs.values():
-            consider("drug", d.id, d.name, {"name": [d.name, d.id], "brands": d.brands, "codes": d.codes,
-                                             "aliases": d.aliases, "class": [d.drug_class or ""],
-                                             "targets": d.targets, "maker": [d.maker or ""]})
-        for t in k.trials.values():
-            ind = k.indications.get(t.indication)
-            consider("trial", t.id, t.name, {"name": [t.name, t.id], "aliases": t.aliases, "nct": [t.nct or ""],
-                                              "indication": [ind.name if ind else t.indication, t.indication],
-                                              "population": [t.population], "biomarkers": t.biomarkers,
-                                              "arms": [a.label for a in t.arms],
-                                              "drugs": [k.drugs[d].name for d in t.drugs if d in k.drugs],
-                                              "notes": [t.notes or ""]})
-        for e in k.endpoints.values():
-            consider("endpoint", e.id, e.name, {"name": [e.id, e.name], "synonyms": e.synonyms,
-                                                 "definition": [e.definition]})
-        for i in k.indications.values():
-            consider("indication", i.id, i.name, {"name": [i.id, i.name], "synonyms": i.synonyms})
-        for a in k.approvals.values():
-            consider("approval", a.id, a.id, {"text": [a.text], "biomarker": [a.biomarker or ""],
-                                               "drugs": [k.drugs[d].name for d in a.drugs if d in k.drugs],
-                                               "indication": [a.indication]})
-        for b in k.context.get("biomarkers", []):
-            consider("biomarker", b["id"], b["name"], {"name": [b["id"], b["name"]], "aliases": b.get("synonyms", []),
-                                                        "what": [b.get("what") or ""]})
-        for e in k.context.get("iraes", []):
-            consider("irae", e["id"], e["name"], {"name": [e["id"], e["name"]], "aliases": e.get("synonyms", []),
-                                                   "organ": [e.get("organ") or ""], "management": [e.get("management") or ""]})
-        if not hits:
-            hits = self._approximate(whole, names)
-        hits.sort(key=lambda h: (h.rank, h.kind != "trial", h.name.casefold()))
+        """Every record holding all the words, in any order and any field (`search_hits`)."""
+        hits = search_hits(text, list(search_documents(self.knowledge)))
         return hits[:limit] if limit else hits
 
     @staticmethod
@@ -162,6 +109,80 @@ class Catalogue:
                 seen.add((kind, rid))
                 out.append(Hit(kind, rid, name, "name", name, "approximate", 3))
         return out
+
+
+def search_documents(k: Knowledge):
+    """Every record as search reads it, (kind, id, name, {field: texts}), in the order ties keep: drugs,
+    trials, endpoints, indications, approvals, biomarkers, irAEs. The compiled file stores these, so an
+    indexed search reads the very fields this one does."""
+    for d in k.drugs.values():
+        yield "drug", d.id, d.name, {"name": [d.name, d.id], "brands": d.brands, "codes": d.codes,
+                                     "aliases": d.aliases, "class": [d.drug_class or ""],
+                                     "targets": d.targets, "maker": [d.maker or ""]}
+    for t in k.trials.values():
+        yield trial_document(t, k)
+    for e in k.endpoints.values():
+        yield "endpoint", e.id, e.name, {"name": [e.id, e.name], "synonyms": e.synonyms, "definition": [e.definition]}
+    for i in k.indications.values():
+        yield "indication", i.id, i.name, {"name": [i.id, i.name], "synonyms": i.synonyms}
+    for a in k.approvals.values():
+        yield "approval", a.id, a.id, {"text": [a.text], "biomarker": [a.biomarker or ""],
+                                       "drugs": [k.drugs[d].name for d in a.drugs if d in k.drugs],
+                                       "indication": [a.indication]}
+    for b in k.context.get("biomarkers", []):
+        yield "biomarker", b["id"], b["name"], {"name": [b["id"], b["name"]], "aliases": b.get("synonyms", []),
+                                                "what": [b.get("what") or ""]}
+    for e in k.context.get("iraes", []):
+        yield "irae", e["id"], e["name"], {"name": [e["id"], e["name"]], "aliases": e.get("synonyms", []),
+                                           "organ": [e.get("organ") or ""], "management": [e.get("management") or ""]}
+
+
+def trial_document(t: Trial, k: Knowledge) -> tuple[str, str, str, dict]:
+    ind = k.indications.get(t.indication)
+    return "trial", t.id, t.name, {"name": [t.name, t.id], "aliases": t.aliases, "nct": [t.nct or ""],
+                                   "indication": [ind.name if ind else t.indication, t.indication],
+                                   "population": [t.population], "biomarkers": t.biomarkers,
+                                   "arms": [a.label for a in t.arms],
+                                   "drugs": [k.drugs[d].name for d in t.drugs if d in k.drugs],
+                                   "notes": [t.notes or ""]}
+
+
+def search_hits(text: str, documents, every_document=None) -> list["Hit"]:
+    """The records among `documents` holding all the words, in any order and any field; exact names first,
+    then names that hold the words, then other text; where nothing matches, close names among
+    `every_document()` (default: `documents`, a list), marked `approximate`."""
+    query = check_query(text)
+    words = [w for w in (normalise(w) for w in query.split()) if w]
+    whole = normalise(query)
+    hits: list[Hit] = []
+    names: list[tuple[str, str, str, list[str]]] = []
+
+    def consider(kind: str, rid: str, name: str, fields: dict[str, list[str]]) -> None:
+        keys = {f: [normalise(v) for v in values if v] for f, values in fields.items()}
+        name_keys = keys.get("name", []) + keys.get("aliases", []) + keys.get("brands", []) + keys.get("codes", [])
+        names.append((kind, rid, name, name_keys))
+        if not words or not all(any(w in v for vs in keys.values() for v in vs) for w in words):
+            return
+        if whole in name_keys:
+            rank, how, where = 0, "exact", "name"
+        elif all(any(w in v for v in name_keys) for w in words):
+            rank, how, where = 1, "name", "name"
+        else:
+            rank, how = 2, "text"
+            where = next(f for f, vs in keys.items() if any(words[0] in v for v in vs))
+        shown = next((v for v in fields[where] if v and words[0] in normalise(v)), fields[where][0] if fields[where] else "")
+        hits.append(Hit(kind, rid, name, where, shown, how, rank))
+
+    for document in documents:
+        consider(*document)
+    if not hits:
+        if every_document is not None:
+            names.clear()
+            for document in every_document():
+                consider(*document)
+        hits = Catalogue._approximate(whole, names)
+    hits.sort(key=lambda h: (h.rank, h.kind != "trial", h.name.casefold()))
+    return hits
 
 
 @dataclass(slots=True)
