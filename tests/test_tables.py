@@ -88,9 +88,10 @@ def test_an_answer_cut_short_by_a_closed_pipe_exits_0(tmp_path, command):
     env = {**os.environ, "IMMUNO_CACHE_DIR": str(tmp_path / "cache")}
     process = subprocess.Popen([sys.executable, "-m", "immunocli", *command.split()], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, env=env)
-    assert process.stdout.readline()
+    first = process.stdout.readline()
     process.stdout.close()
     err = process.stderr.read().decode()
+    assert first, err
     assert process.wait(timeout=60) == 0, err
     assert "Traceback" not in err
 
