@@ -203,7 +203,8 @@ def markdown(blocks: list) -> str:
         if isinstance(block, Title):
             out += [f"## {_md(block.text)}", ""]
         elif isinstance(block, Line):
-            out += [("*" + _md(block.text) + "*") if block.style == "dim" else _md(block.text), ""]
+            if block.text.strip():  # a blank line is spacing on a terminal; Markdown has its own
+                out += [("*" + _md(block.text) + "*") if block.style == "dim" else _md(block.text), ""]
         elif isinstance(block, Fields):
             rows = [f"- **{_md(label)}**: {_md(v)}" for label, v in block.rows if _present(v)]
             out += [*rows, ""] if rows else []
