@@ -1,1 +1,1 @@
-"""Views of the JSON-contract dicts: Rich tables for people, JSON/NDJSON/CSV/Markdown for tools."""
+"""Views of the JSON-contract dicts: cards and tables laid out for people (terminal, pipe, Markdown) and rows for tools (TSV, CSV, NDJSON)."""

@@ -208,9 +208,12 @@ def _others(drugs: list[dict], own: str | None) -> str:
 
 def approvals_table(approvals: list[dict], title: str, own: str | None = None) -> Table:
     """One line per approval: date, disease, setting, biomarker, the other drugs, the trials."""
-    return Table(title, ["date", "disease", "setting", "biomarker", "with", "trials"],
-                 [[a["date"], a["indication"]["id"], a.get("setting") or "", a.get("biomarker") or "",
-                   _others(a["drugs"], own), ", ".join(a["trials"])] for a in approvals], fixed={0, 1})
+    rows = [[a["date"], a["indication"]["id"], a.get("setting") or "", a.get("biomarker") or "",
+             _others(a["drugs"], own), ", ".join(a["trials"])] for a in approvals]
+    stacked = [Line(" · ".join(c for c in [f"{r[0]} {r[1]}", r[2], r[3], r[4] and "with " + r[4], r[5]] if c), None, 2)
+               for r in rows]
+    return Table(title, ["date", "disease", "setting", "biomarker", "with", "trials"], rows, fixed={0, 1},
+                 stacked=stacked)
 
 
 def approval_texts(approvals: list[dict]) -> list:
@@ -233,7 +236,13 @@ def trials_table(summaries: list[dict], title: str, extra: tuple[str, str] | Non
         headers.insert(4, extra[0])
         for row, s in zip(rows, summaries):
             row.insert(4, ", ".join(s.get(extra[1]) or []))
-    return Table(title, headers, rows, fixed={0, 3})
+    stacked = []
+    for row in rows:
+        stacked.append(Line(" · ".join(c for c in [row[0], f"{row[1]} {row[2]}", f"phase {row[3]}", *row[4:-1]] if c),
+                            "bold", 2))
+        if row[-1]:
+            stacked.append(Line(row[-1], None, 4))
+    return Table(title, headers, rows, fixed={0, 3}, stacked=stacked)
 
 
 def drug_card(payload: dict, full: bool = False, approvals: bool = False, trials: bool = False) -> list:
