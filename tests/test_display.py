@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import re
 
 import pytest
@@ -188,3 +189,31 @@ def test_one_disclaimer_wording(immuno):
                  ["irae", "colitis"], ["endpoint", "OS"]):
         last = immuno(*args).out.rstrip().splitlines()[-1]
         assert last.endswith(fmt.CAUTION) and last.startswith("Knowledge as of ")
+
+
+@pytest.mark.parametrize("args,card", [(["drug", "pembrolizumab"], "drug_card"), (["indication", "NSCLC"], "indication_card"),
+                                       (["irae", "CRS"], "irae_card")])
+def test_other_cards_keep_their_hazard_ratios_whole_at_every_width(immuno, args, card):
+    payload = immuno(*args, "--json").json()
+    text = json.dumps(payload)
+    hrs = {h["value"] for h in re_rows(payload) if h} if "hazard_ratio" in text else set()
+    for width in WIDTHS:
+        shown = {round(float(n), 6) for n in NUMBER.findall("\n".join(page.lines(getattr(cards, card)(payload),
+                                                                                  width)))}
+        assert {round(float(v), 6) for v in hrs} <= shown, width
+
+
+def re_rows(payload: dict):
+    """The hazard ratio of each trial's first headline row (the compact card's one line per trial) and of
+    every rate row of an irAE card."""
+    if isinstance(payload, dict):
+        if "hazard_ratio" in payload and "trial" in payload:
+            yield payload["hazard_ratio"]
+        if payload.get("headline"):
+            yield from re_rows(payload["headline"][0])
+            return
+        for value in payload.values():
+            yield from re_rows(value)
+    elif isinstance(payload, list):
+        for value in payload:
+            yield from re_rows(value)
