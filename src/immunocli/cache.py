@@ -39,13 +39,14 @@ from . import __version__
 
 ENV_CACHE_DIR = "IMMUNO_CACHE_DIR"
 ENV_NO_CACHE = "IMMUNO_NO_CACHE"
-FORMAT = 4
+FORMAT = 5
 APPLICATION_ID = 0x494D4D55  # "IMMU" in the SQLite header: the mark that a file is a compiled cache
 BUILD_MARK = ".immuno-build"  # the file that marks a build folder as the cache's own
 KEEP = 8  # compiled files kept for other lists of directories (with and without --data-dir …)
 # Modules whose code shapes the compiled form: an edited checkout must not answer from an old one.
 _CODE = ("cache.py", "loader.py", "model.py", "queries.py", "selection.py", "serialize.py", "contract.py",
-         "index.py", "render/text.py", "render/plain.py", "yamlfile.py", "sanitize.py", "schema.py", "validate.py")
+         "index.py", "render/text.py", "render/plain.py", "yamlfile.py", "sanitize.py", "schema.py", "validate.py",
+         "indexed.py", "context.py", "listing.py")
 
 _TABLES = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
@@ -489,23 +490,109 @@ class Compiled:
 
     @_guarded
     def drug_card(self, query: str, exact_only: bool = False) -> dict:
-        """The drug card payload. Every trial file is checked, not only those of the drug's trials: an
-        edit that adds the drug to another trial must show on its card."""
-        from . import serialize
-        from .queries import Catalogue
+        """The drug card payload, from its compiled head and its trials' summaries. Every trial file is
+        checked, not only those of the drug's trials: an edit that adds the drug to another trial must show."""
+        from . import indexed
+        from .contract import envelope
 
         for _attempt in range(2):
             match = self.names().match("drug", query, exact_only)
-            found = self.base().drugs[match.id]
-            trial_ids = []
-            for trial, crc in self.db.execute("SELECT trial, crc FROM trial_drugs WHERE drug = ?", (found.id,)):
-                _checked(crc, found.id, trial)
-                trial_ids.append(trial)
+            drug = indexed.head(self.db, _checked, "drug", match.id)
+            drug["trials"] = indexed.drug_trials(self.db, _checked, match.id)
             if self._fresh(None):
                 break
-        cat = Catalogue(self.knowledge(trial_ids))
-        return {**serialize.envelope("drug", drug=serialize.drug(found, cat.knowledge, cat.approvals_of(found.id),
-                                                                 cat.trials_of(found.id))), "match": match.to_dict()}
+        return {**envelope("drug", drug=drug), "match": match.to_dict()}
+
+    @_guarded
+    def context_card(self, name: str, query: str, exact_only: bool = False) -> dict:
+        """The indication, biomarker or irAE card (`name` as in context.py), from the compiled indexes; from
+        the whole knowledge for a record the compiled file has no head for."""
+        from . import indexed
+
+        for _attempt in range(2):
+            try:
+                card = self._indexed_card(name, query, exact_only)
+            except indexed.Missing:
+                from . import context
+                from .queries import Catalogue
+
+                return getattr(context, name)(Catalogue(self.knowledge()), query, exact_only)
+            if self._fresh(None):
+                break
+        return card
+
+    def _indexed_card(self, name: str, query: str, exact_only: bool) -> dict:
+        from . import indexed
+
+        db = self.db
+        if name == "indication_card":
+            from .vocabulary import SETTINGS
+
+            match = self.names().match("indication", query, exact_only)
+            card = indexed.head(db, _checked, name, match.id)
+            covered = card.pop("covered")
+            card["indication"]["settings"] = indexed.indication_settings(db, _checked, covered, SETTINGS)
+        else:
+            from .index import NameIndex
+
+            kind = name.removesuffix("_card")
+            entries = indexed.head(db, _checked, "index", kind)
+            match = NameIndex.build("irAE" if kind == "irae" else kind,
+                                    ((e["id"], e["name"], [e["id"], *e["synonyms"]]) for e in entries)
+                                    ).match(query, exact_only)
+            card = indexed.head(db, _checked, name, match.id)
+            if kind == "biomarker":
+                card["biomarker"]["trials"] = indexed.biomarker_trials(db, _checked, match.id)
+            else:
+                card["irae"]["trial_rates"] = indexed.irae_rates(db, _checked, card.pop("endpoints"))
+        card["match"] = match.to_dict()
+        return card
+
+    @_guarded
+    def list_items(self, what: str) -> list | None:
+        """`list`'s items of a kind other than trials (compiled), or None for a vocabulary of the code."""
+        from . import indexed
+
+        return indexed.head(self.db, _checked, "list", what) if what in indexed.LISTED else None
+
+    def trial_items(self):
+        """Every trial's `list` item as compact JSON, by name, streamed (the trial files checked first). A
+        damaged chunk before any output rebuilds and reads anew; after it, the answer fails (as `compare`)."""
+        from . import indexed
+        from .errors import ImmunoError
+
+        given = 0
+        try:
+            self._fresh(None)
+            for text in indexed.trial_items(self.db, _checked):
+                given += 1
+                yield text
+        except (sqlite3.Error, Damaged) as exc:
+            if given or self._recovered:
+                if not self._recovered:
+                    self._recover(exc)
+                raise ImmunoError(f"the compiled cache was damaged ({exc}) while the answer was being written; "
+                                  "it has been rebuilt: run the command again") from None
+            self._recover(exc)
+            yield from indexed.trial_items(self.db, _checked)
+
+    @_guarded
+    def search(self, text: str) -> list:
+        """queries.search_hits over the records FTS5 finds holding every word of three characters or more
+        (all records where no word is that long, or, with a notice, where this SQLite lacks FTS5)."""
+        from . import indexed
+        from .index import check_query, normalise
+        from .queries import search_hits
+
+        words = [w for w in (normalise(w) for w in check_query(text).split()) if len(w) >= 3]
+        full_text = indexed.has_full_text(self.db)
+        if words and not full_text:
+            _notice("this Python's SQLite has no FTS5 trigram index; searching by reading every record")
+        for _attempt in range(2):
+            found = indexed.documents(self.db, _checked, words if words and full_text else None)
+            if self._fresh(None):
+                break
+        return search_hits(text, found, lambda: indexed.documents(self.db, _checked, None))
 
     @_guarded
     def comparison(self, endpoint: str | None = None, **filters) -> "Selection":
@@ -690,6 +777,8 @@ def _compile_shard(dirs, stamps, shard, out, problems_out, counts) -> None:
 
 def _merge(target: str, parts: list[str]) -> None:
     """Add the other shares' trials to the first share's file (which holds what every share holds alike)."""
+    from . import indexed
+
     db = sqlite3.connect(target)
     db.execute("PRAGMA journal_mode = OFF")
     db.execute("PRAGMA synchronous = OFF")
@@ -700,9 +789,11 @@ def _merge(target: str, parts: list[str]) -> None:
             db.execute(f"INSERT INTO {table} SELECT * FROM part.{table}")
         db.execute("INSERT INTO rows (file, endpoint, facts, facts_crc, payload, cells, crc) "
                    "SELECT file, endpoint, facts, facts_crc, payload, cells, crc FROM part.rows ORDER BY id")
+        indexed.merge(db)
         db.commit()
         db.execute("DETACH DATABASE part")
-    db.executescript(_INDEXES)
+    db.executescript(_INDEXES + indexed.INDEXES)
+    indexed.index_text(db)
     db.commit()
     db.close()
 
@@ -728,7 +819,7 @@ def _clashing_names(path: str) -> list:
 
 def _fill(db: sqlite3.Connection, dirs, knowledge, files, stamps, progress, first_file_id: int = 0,
           indexes: bool = True) -> None:
-    from . import serialize
+    from . import indexed, serialize
     from .contract import compact
     from .loader import no_gc, plain
     from .queries import Catalogue, trial_facts
@@ -796,8 +887,9 @@ def _fill(db: sqlite3.Connection, dirs, knowledge, files, stamps, progress, firs
                     progress("compiling", done, total)
     if progress:
         progress("compiling", total, total)
+    indexed.fill(db, knowledge, _crc, full_text=indexes)
     if indexes:
-        db.executescript(_INDEXES)
+        db.executescript(_INDEXES + indexed.INDEXES)
     db.commit()
 
 

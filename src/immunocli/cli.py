@@ -377,13 +377,9 @@ def _plots(rows: list[dict], pooled: dict | None, plot: bool, plot_file: str | N
 
 
 def _context_card(name: str, query, json_: bool, format_, no_pager: bool = False, exact: bool = False) -> None:
-    """The indication, biomarker and irAE cards share one path: build from the catalogue, render."""
-    from . import context
-
+    """The indication, biomarker and irAE cards share one path: read from the compiled indexes, render."""
     source = compiled()
-    from .queries import Catalogue
-
-    payload = getattr(context, name)(Catalogue(source.knowledge()), _words(query), exact)
+    payload = source.context_card(name, _words(query), exact)
     _announce([payload.get("match")])
     emit(payload, _choose(json_, format_), name,
          as_of=_as_of(source), pager=not no_pager)
@@ -685,7 +681,7 @@ def search(
 
     text = _words(words)
     source = compiled()
-    found = source.catalogue().search(text)
+    found = source.search(text)
     payload = _limited(serialize.envelope("search", query=text, hits=[serialize.hit(h) for h in found]), "hits", limit)
     emit(payload, _choose(json_, format_), "hits", as_of=_as_of(source), pager=not no_pager, headers=not no_headers)
     if found and all(h.how == "approximate" for h in found):
@@ -714,12 +710,28 @@ def list_(
 
       immuno list drugs --format csv
     """
-    from . import serialize
-    from .listing import items
-
     source = compiled()
-    payload = serialize.envelope("list", what=what.value, items=items(source.catalogue().knowledge, what.value))
-    emit(_limited(payload, "items", limit), _choose(json_, format_), "listing", as_of=_as_of(source),
+    fmt = _choose(json_, format_)
+    if what.value == "trials":  # every trial's item as compiled, by name: streamed when nothing cuts it
+        texts = source.trial_items()
+        if limit is None and fmt in ("json", "ndjson"):
+            from .contract import json_chunks
+
+            head = envelope("list", _as_of(source), what="trials", items=[])
+            sys.stdout.writelines(json_chunks(head, texts) if fmt == "json" else (t + "\n" for t in texts))
+            sys.stdout.flush()
+            return
+        import json
+
+        listed = [json.loads(t) for t in texts]
+    else:
+        listed = source.list_items(what.value)
+        if listed is None:
+            from .listing import vocabulary
+
+            listed = vocabulary(what.value)
+    payload = envelope("list", what=what.value, items=listed)
+    emit(_limited(payload, "items", limit), fmt, "listing", as_of=_as_of(source),
          pager=not no_pager, headers=not no_headers)
 
 

@@ -1,0 +1,265 @@
+"""Answers read from the compiled file's indexes: the drug, indication, biomarker and irAE cards, `list`
+and `search`, each reading only the rows it shows.
+
+The compiled file keeps, beside each trial's card, what these answers show of a trial: its summary (the
+headline a drug or indication card lists), its `list` item, its biomarker entries, its irAE-rate rows and
+its search fields. What does not depend on the trials (a drug's approvals, an indication's sub-types, a
+biomarker's text) is kept as a card "head" whose trial list is filled at answer time. Each is made by the
+same functions the whole-knowledge answer uses (serialize, context, listing, queries.search_documents),
+so the two give the same JSON; tests/test_indexed.py holds them equal on the bundled data.
+
+Search finds its candidates through an SQLite FTS5 trigram index of the normalised fields (a word of
+three characters or more is a substring query); `queries.search_hits` then checks and ranks them as the
+whole-knowledge search does. Where FTS5 is missing it scans the stored fields, and says so once.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+TABLES = """
+CREATE TABLE heads(kind TEXT, id TEXT, payload TEXT, crc INTEGER, PRIMARY KEY (kind, id));
+CREATE TABLE summaries(trial TEXT, name TEXT, sort_name TEXT, indication TEXT, year INTEGER, setting TEXT,
+                       summary TEXT, therapies TEXT, item TEXT, crc INTEGER);
+CREATE TABLE marks(biomarker TEXT, trial TEXT, name TEXT, entry TEXT, crc INTEGER);
+CREATE TABLE rates(endpoint TEXT, trial TEXT, name TEXT, payloads TEXT, crc INTEGER);
+CREATE TABLE search_docs(seq INTEGER PRIMARY KEY, grp INTEGER, kind TEXT, id TEXT, name TEXT, fields TEXT,
+                         text TEXT, crc INTEGER);
+"""
+INDEXES = """
+CREATE INDEX summaries_trial ON summaries(trial);
+CREATE INDEX summaries_indication ON summaries(indication);
+CREATE INDEX summaries_sort ON summaries(sort_name);
+CREATE INDEX marks_biomarker ON marks(biomarker);
+CREATE INDEX rates_endpoint ON rates(endpoint);
+"""
+TRIAL_TABLES = ("summaries", "marks", "rates")  # one share's trials each: merged whole
+# Search's full-text index: trigrams of the normalised fields, as stored (no case folding: they are folded).
+_FTS = ("CREATE VIRTUAL TABLE search_text USING fts5(text, content='search_docs', content_rowid='seq', "
+        "tokenize='trigram case_sensitive 1')")
+_GROUP = {"drug": 0, "trial": 1}  # search's record order: drugs, trials, then the rest as written
+LISTED = ("drugs", "endpoints", "indications", "approvals", "biomarkers", "irae", "targets")
+
+
+def _compact(value) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+# --- compiling -------------------------------------------------------------------------------------
+
+def fill(db: sqlite3.Connection, knowledge, crc, full_text: bool) -> None:
+    """Write the heads, every trial's summary, marks, rates and search fields (`full_text`: and index them;
+    a share of a parallel build leaves that to the merge)."""
+    db.executescript(TABLES)
+    _fill_heads(db, knowledge, crc)
+    _fill_trials(db, knowledge, crc)
+    if full_text:
+        index_text(db)
+
+
+def index_text(db: sqlite3.Connection) -> None:
+    """The FTS5 index of every stored search field; none where this SQLite lacks FTS5 or its trigrams
+    (the read path then scans)."""
+    try:
+        db.execute(_FTS)
+    except sqlite3.OperationalError:
+        return
+    db.execute("INSERT INTO search_text(search_text) VALUES ('rebuild')")
+
+
+def _fill_heads(db, k, crc) -> None:
+    import dataclasses
+
+    from . import context, serialize
+    from .listing import items
+    from .queries import Catalogue, search_documents
+
+    heads = []
+
+    def head(kind: str, rid: str, payload) -> None:
+        text = _compact(payload)
+        heads.append((kind, rid, text, crc(kind, rid, text)))
+
+    bare = Catalogue(dataclasses.replace(k, trials={}))  # the cards without trials: what they add is per trial
+    for d in k.drugs.values():
+        head("drug", d.id, serialize.drug(d, k, bare.approvals_of(d.id), []))
+    for kind, entries in (("indication_card", k.indications), ("biomarker_card", k.context.get("biomarkers", [])),
+                          ("irae_card", k.context.get("iraes", []))):
+        for entry in entries:
+            rid = entry if isinstance(entry, str) else entry["id"]
+            card = getattr(context, kind)(bare, rid, True)
+            if card["match"]["id"] == rid:  # an id that names another record is answered from the whole knowledge
+                if kind == "indication_card":
+                    card["covered"] = sorted(k.descendants(rid))
+                elif kind == "irae_card":
+                    card["endpoints"] = entry.get("endpoints", [])
+                head(kind, rid, card)
+    head("index", "biomarker", [{"id": e["id"], "name": e["name"], "synonyms": e.get("synonyms", [])}
+                                for e in k.context.get("biomarkers", [])])
+    head("index", "irae", [{"id": e["id"], "name": e["name"], "synonyms": e.get("synonyms", [])}
+                           for e in k.context.get("iraes", [])])
+    for what in LISTED:
+        head("list", what, items(k, what))
+    db.executemany("INSERT INTO heads VALUES (?, ?, ?, ?)", heads)
+    docs = [document for document in search_documents(dataclasses.replace(k, trials={}))]
+    _write_documents(db, docs, crc)
+
+
+def _write_documents(db, docs, crc) -> None:
+    from .index import normalise
+
+    rows = []
+    for kind, rid, name, fields in docs:
+        text = " ".join(normalise(v) for values in fields.values() for v in values if v)
+        encoded = _compact(fields)
+        rows.append((_GROUP.get(kind, 2), kind, rid, name, encoded, text, crc(kind, rid, name, encoded, text)))
+    db.executemany("INSERT INTO search_docs (grp, kind, id, name, fields, text, crc) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                   rows)
+
+
+def _fill_trials(db, k, crc) -> None:
+    from . import serialize
+    from .index import normalise
+    from .listing import items
+    from .queries import comparison_rows, select_cuts, trial_document
+
+    listed = {item["id"]: item for item in items(k, "trials")}
+    markers = [(b["id"], [normalise(t) for t in (b.get("match") or [b["id"]])]) for b in k.context.get("biomarkers", [])]
+    markers = [(bid, [key for key in keys if key]) for bid, keys in markers]
+    endpoints = list(dict.fromkeys(e for irae in k.context.get("iraes", []) for e in irae.get("endpoints", [])))
+
+    def mentions(keys, text) -> bool:
+        return any(key in text for key in keys)
+
+    summaries, marks, rates, docs = [], [], [], []
+    for t in k.trials.values():
+        experimental = [d for a in t.arms if a.role != "control" for d in a.drugs]
+        therapies = _compact(sorted({k.drugs[d].name for d in experimental
+                                     if d in k.drugs and k.drugs[d].modality not in ("chemotherapy", "other")}))
+        summary, item = _compact(serialize.trial_summary(t, k)), _compact(listed[t.id])
+        summaries.append((t.id, t.name, t.name.casefold(), t.indication, t.year, t.setting, summary, therapies, item,
+                          crc(t.id, summary, therapies, item)))
+        texts = [normalise(x or "") for x in (*t.biomarkers, t.population, *(r.population for r in t.results))]
+        for bid, keys in markers:
+            if any(mentions(keys, text) for text in texts):
+                entry = _compact({"id": t.id, "name": t.name, "indication": t.indication, "setting": t.setting,
+                                  "selected_by": [b for b in t.biomarkers if mentions(keys, normalise(b or ""))],
+                                  "populations": sorted({r.population for r in t.results
+                                                         if mentions(keys, normalise(r.population or ""))})})
+                marks.append((bid, t.id, t.name, entry, crc(bid, t.id, entry)))
+        for endpoint in endpoints:
+            found = [serialize.comparison_row(row, k) for result in select_cuts(t, endpoint, "latest")
+                     for row in comparison_rows(t, result)]
+            if found:
+                text = _compact(found)
+                rates.append((endpoint, t.id, t.name, text, crc(endpoint, t.id, text)))
+        docs.append(trial_document(t, k))
+    db.executemany("INSERT INTO summaries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", summaries)
+    db.executemany("INSERT INTO marks VALUES (?, ?, ?, ?, ?)", marks)
+    db.executemany("INSERT INTO rates VALUES (?, ?, ?, ?, ?)", rates)
+    _write_documents(db, docs, crc)
+
+
+def merge(db: sqlite3.Connection) -> None:
+    """Add an attached share's (`part`) trials to these tables; the heads are every share's alike."""
+    for table in TRIAL_TABLES:
+        db.execute(f"INSERT INTO {table} SELECT * FROM part.{table}")
+    db.execute("INSERT INTO search_docs (grp, kind, id, name, fields, text, crc) "
+               "SELECT grp, kind, id, name, fields, text, crc FROM part.search_docs WHERE grp = 1 ORDER BY seq")
+
+
+# --- answering -------------------------------------------------------------------------------------
+
+class Missing(Exception):
+    """The compiled file has no head for this record: the caller answers from the whole knowledge."""
+
+
+def head(db, checked, kind: str, rid: str):
+    found = db.execute("SELECT payload, crc FROM heads WHERE kind = ? AND id = ?", (kind, rid)).fetchone()
+    if found is None:
+        raise Missing(f"{kind} {rid}")
+    checked(found[1], kind, rid, found[0])
+    return json.loads(found[0])
+
+
+def _summaries(db, checked, query: str, params) -> list[tuple]:
+    out = []
+    for row in db.execute(query, params):
+        trial, summary, therapies, item, crc = row[:5]
+        checked(crc, trial, summary, therapies, item)
+        out.append(row)
+    return out
+
+
+_SUMMARY = "SELECT trial, summary, therapies, item, crc"
+
+
+def drug_trials(db, checked, drug_id: str) -> list[dict]:
+    """The drug card's trials: each trial with the drug, by name (then as compiled)."""
+    rows = _summaries(db, checked, f"{_SUMMARY} FROM summaries WHERE trial IN "
+                      "(SELECT trial FROM trial_drugs WHERE drug = ?) ORDER BY name, rowid", (drug_id,))
+    return [json.loads(r[1]) for r in rows]
+
+
+def indication_settings(db, checked, covered: list[str], order: list[str]) -> list[dict]:
+    """The indication card's settings: trials of the indication and those below it, newest first."""
+    marks = ",".join("?" * len(covered))
+    rows = _summaries(db, checked, f"{_SUMMARY}, setting FROM summaries WHERE indication IN ({marks}) "
+                      "ORDER BY -coalesce(year, 0), name, rowid", covered)
+    by_setting: dict[str, list[dict]] = {}
+    for _trial, summary, therapies, _item, _crc, setting in rows:
+        by_setting.setdefault(setting, []).append({**json.loads(summary), "immunotherapies": json.loads(therapies)})
+    return [{"setting": s, "trials": by_setting[s]} for s in order if s in by_setting]
+
+
+def biomarker_trials(db, checked, biomarker_id: str) -> list[dict]:
+    out = []
+    for trial, entry, crc in db.execute("SELECT trial, entry, crc FROM marks WHERE biomarker = ? ORDER BY name, rowid",
+                                        (biomarker_id,)):
+        checked(crc, biomarker_id, trial, entry)
+        out.append(json.loads(entry))
+    return out
+
+
+def irae_rates(db, checked, endpoints: list[str]) -> list[dict]:
+    out = []
+    for endpoint in endpoints:
+        for trial, payloads, crc in db.execute("SELECT trial, payloads, crc FROM rates WHERE endpoint = ? "
+                                               "ORDER BY name, rowid", (endpoint,)):
+            checked(crc, endpoint, trial, payloads)
+            out += json.loads(payloads)
+    return out
+
+
+def trial_items(db, checked):
+    """Every trial's `list` item, compact JSON, by name: streamed a chunk at a time."""
+    cursor = db.execute(f"{_SUMMARY} FROM summaries ORDER BY sort_name, rowid")
+    while True:
+        chunk = cursor.fetchmany(2000)
+        if not chunk:
+            return
+        for trial, summary, therapies, item, crc in chunk:
+            checked(crc, trial, summary, therapies, item)
+        for row in chunk:
+            yield row[3]
+
+
+def has_full_text(db) -> bool:
+    return db.execute("SELECT 1 FROM sqlite_master WHERE name = 'search_text'").fetchone() is not None
+
+
+def documents(db, checked, words: list[str] | None):
+    """Search's candidates, in the whole-knowledge order: those holding every word of three characters or
+    more (FTS5), or every record (`words` None)."""
+    columns = "SELECT d.kind, d.id, d.name, d.fields, d.text, d.crc FROM search_docs AS d"
+    if words is None:
+        cursor = db.execute(f"{columns} ORDER BY d.grp, d.seq")
+    else:
+        cursor = db.execute(f"{columns} JOIN search_text ON search_text.rowid = d.seq WHERE search_text MATCH ? "
+                            "ORDER BY d.grp, d.seq", (" AND ".join(f'"{w}"' for w in words),))
+    out = []
+    for kind, rid, name, fields, text, crc in cursor:
+        checked(crc, kind, rid, name, fields, text)
+        out.append((kind, rid, name, json.loads(fields)))
+    return out
