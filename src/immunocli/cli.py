@@ -312,11 +312,14 @@ def _emit_listing(payload: dict, fmt: str, view: str, pager: bool, headers: bool
         return
     from .render import flat
 
-    if fmt == "markdown":
-        text = flat.to_markdown(payload)
-        if extras:
-            text += "\n" + "\n\n".join(extras) + "\n"
-        _write(text)
+    if fmt == "markdown":  # the pooled HR as paragraphs and the derived figures as a table, under the rows
+        from .render import cards, page
+        from .render import text as fmt_text
+
+        blocks = [page.Line(line) for line in fmt_text.pooled_summary(payload.get("pooled"))]
+        if view == "comparison" and payload.get("explain"):
+            blocks.append(cards.derived_table(payload["rows"]))
+        _write(flat.to_markdown(payload) + ("\n" + page.markdown(blocks) if blocks else ""))
         return
     _write(flat.ndjson(payload) if fmt == "ndjson" else flat.to_csv(payload, headers))
     for line in extras:
