@@ -68,7 +68,7 @@ class Table(Block):
 def wrap(text: str, width: int | None, indent: int = 0, hang: int = 0) -> list[str]:
     """Lines of at most `width` (None: one line), broken only at plain spaces."""
     text = text or ""
-    if width is None:
+    if width is None or (indent + len(text) <= width and "\n" not in text):  # the common case, quickly
         lines = [" " * indent + text]
     else:
         lines = textwrap.wrap(text, max(width, 10), initial_indent=" " * indent,
@@ -157,7 +157,8 @@ def _grid(block: Table, columns: list[int], width: int | None) -> list[str] | No
     def fit(i: int, cell) -> list[str]:
         if i in block.fixed or width is None:
             return _cell_lines(cell)
-        return [piece for line in _cell_lines(cell) for piece in wrap(line, widths[i])]
+        return [piece for line in _cell_lines(cell)
+                for piece in ([line] if len(line) <= widths[i] else wrap(line, widths[i]))]
 
     def row_lines(cells: list) -> list[str]:
         parts = [fit(i, cells[i]) for i in columns]
