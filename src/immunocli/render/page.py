@@ -173,20 +173,21 @@ def _grid(block: Table, columns: list[int], width: int | None) -> list[str] | No
 
 
 def _stacked(block: Table, columns: list[int], width: int | None, paint, style: bool) -> list[str]:
+    """One block per row: its first cell, then "header value" pairs on as few lines as fit."""
     if block.stacked is not None:
         return lines(block.stacked, width, style)
     out = []
     first, rest = columns[0], columns[1:]
-    names = {i: block.headers[i].replace("\n", " / ") for i in columns}
-    pad = max(len(names[i]) for i in rest) + GAP if rest else 0
     for r in block.rows:
         out.append(paint(" · ".join(_cell_lines(r[first])), "bold"))
+        pairs = []
         for i in rest:
             if _present(r[i]):
-                text = keep("; ".join(_cell_lines(r[i]))) if i in block.fixed else "; ".join(_cell_lines(r[i]))
-                body = wrap(text, None if width is None else max(width - pad - 2, 20))
-                out.append(("  " + names[i].ljust(pad) + body[0]).rstrip())
-                out += ["  " + " " * pad + b for b in body[1:]]
+                value = "; ".join(_cell_lines(r[i]))
+                pairs.append(keep(block.headers[i].replace("\n", " / ") + " ") + (keep(value) if i in block.fixed
+                                                                                   else value))
+        if pairs:
+            out += wrap(" · ".join(pairs), width, 2, 2)
     return out
 
 
