@@ -299,17 +299,11 @@ def write_file(items: list[dict], path: str, title: str) -> None:
 
     if not items:
         raise UsageError("nothing to draw: no hazard ratio with a CI among these rows")
-    if path.lower().endswith(".svg"):
+    if path.lower().endswith(".svg"):  # an OSError (bad folder, disk full) is an output error: exit 74
         content = forest_svg(items, title)
-        try:
-            with open(path, "w", encoding="utf-8") as handle:
-                handle.write(content)
-        except OSError as exc:
-            raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(content)
     elif path.lower().endswith(".png"):
-        try:
-            write_png(items, path, title)
-        except OSError as exc:
-            raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        write_png(items, path, title)
     else:
         raise UsageError(f"--plot-file must end in .svg or .png, not {path!r}")
