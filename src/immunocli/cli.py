@@ -169,7 +169,7 @@ def _interruption(exc: BaseException) -> tuple[str, int]:
 def _output_error(exc: OSError) -> str:
     reason = exc.strerror or type(exc).__name__
     if exc.filename:
-        return f"cannot write {clip(str(exc.filename))}: {reason}"
+        return f"cannot write {clip(str(exc.filename), 400)}: {reason}"  # a path is shown whole unless absurd
     return f"cannot write the output: {reason}"
 
 
