@@ -16,12 +16,13 @@ whole-knowledge search does. Where FTS5 is missing it scans the stored fields, a
 from __future__ import annotations
 
 import json
+import marshal
 import sqlite3
 
 TABLES = """
 CREATE TABLE heads(kind TEXT, id TEXT, payload TEXT, crc INTEGER, PRIMARY KEY (kind, id));
 CREATE TABLE summaries(trial TEXT, name TEXT, sort_name TEXT, indication TEXT, year INTEGER, setting TEXT,
-                       summary TEXT, therapies TEXT, item TEXT, crc INTEGER);
+                       summary BLOB, therapies TEXT, crc INTEGER, item TEXT, item_crc INTEGER);
 CREATE TABLE marks(biomarker TEXT, trial TEXT, name TEXT, entry TEXT, crc INTEGER);
 CREATE TABLE rates(endpoint TEXT, trial TEXT, name TEXT, payloads TEXT, crc INTEGER);
 CREATE TABLE search_docs(seq INTEGER PRIMARY KEY, grp INTEGER, kind TEXT, id TEXT, name TEXT, fields TEXT,
@@ -137,9 +138,10 @@ def _fill_trials(db, k, crc) -> None:
         experimental = [d for a in t.arms if a.role != "control" for d in a.drugs]
         therapies = _compact(sorted({k.drugs[d].name for d in experimental
                                      if d in k.drugs and k.drugs[d].modality not in ("chemotherapy", "other")}))
-        summary, item = _compact(serialize.trial_summary(t, k)), _compact(listed[t.id])
-        summaries.append((t.id, t.name, t.name.casefold(), t.indication, t.year, t.setting, summary, therapies, item,
-                          crc(t.id, summary, therapies, item)))
+        # the summary marshalled (plain data: quicker to read than JSON); the list item as the JSON it is written as
+        summary, item = marshal.dumps(serialize.trial_summary(t, k)), _compact(listed[t.id])
+        summaries.append((t.id, t.name, t.name.casefold(), t.indication, t.year, t.setting, summary, therapies,
+                          crc(t.id, summary, therapies), item, crc(t.id, item)))
         texts = [normalise(x or "") for x in (*t.biomarkers, t.population, *(r.population for r in t.results))]
         for bid, keys in markers:
             if any(mentions(keys, text) for text in texts):
@@ -155,7 +157,7 @@ def _fill_trials(db, k, crc) -> None:
                 text = _compact(found)
                 rates.append((endpoint, t.id, t.name, text, crc(endpoint, t.id, text)))
         docs.append(trial_document(t, k))
-    db.executemany("INSERT INTO summaries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", summaries)
+    db.executemany("INSERT INTO summaries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", summaries)
     db.executemany("INSERT INTO marks VALUES (?, ?, ?, ?, ?)", marks)
     db.executemany("INSERT INTO rates VALUES (?, ?, ?, ?, ?)", rates)
     _write_documents(db, docs, crc)
@@ -184,22 +186,30 @@ def head(db, checked, kind: str, rid: str):
 
 
 def _summaries(db, checked, query: str, params) -> list[tuple]:
-    out = []
-    for row in db.execute(query, params):
-        trial, summary, therapies, item, crc = row[:5]
-        checked(crc, trial, summary, therapies, item)
-        out.append(row)
-    return out
+    """The rows, checked, with each summary made plain data again (the cycle collector off meanwhile: a
+    card of thousands of trials is hundreds of thousands of acyclic objects)."""
+    import gc
+
+    rows = db.execute(query, params).fetchall()
+    for trial, summary, therapies, crc, *_ in rows:
+        checked(crc, trial, summary, therapies)
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return [(row[0], marshal.loads(row[1]), *row[2:]) for row in rows]
+    finally:
+        if collecting:
+            gc.enable()
 
 
-_SUMMARY = "SELECT trial, summary, therapies, item, crc"
+_SUMMARY = "SELECT trial, summary, therapies, crc"
 
 
 def drug_trials(db, checked, drug_id: str) -> list[dict]:
     """The drug card's trials: each trial with the drug, by name (then as compiled)."""
     rows = _summaries(db, checked, f"{_SUMMARY} FROM summaries WHERE trial IN "
                       "(SELECT trial FROM trial_drugs WHERE drug = ?) ORDER BY name, rowid", (drug_id,))
-    return [json.loads(r[1]) for r in rows]
+    return [r[1] for r in rows]
 
 
 def indication_settings(db, checked, covered: list[str], order: list[str]) -> list[dict]:
@@ -208,8 +218,8 @@ def indication_settings(db, checked, covered: list[str], order: list[str]) -> li
     rows = _summaries(db, checked, f"{_SUMMARY}, setting FROM summaries WHERE indication IN ({marks}) "
                       "ORDER BY -coalesce(year, 0), name, rowid", covered)
     by_setting: dict[str, list[dict]] = {}
-    for _trial, summary, therapies, _item, _crc, setting in rows:
-        by_setting.setdefault(setting, []).append({**json.loads(summary), "immunotherapies": json.loads(therapies)})
+    for _trial, summary, therapies, _crc, setting in rows:
+        by_setting.setdefault(setting, []).append({**summary, "immunotherapies": json.loads(therapies)})
     return [{"setting": s, "trials": by_setting[s]} for s in order if s in by_setting]
 
 
@@ -234,15 +244,15 @@ def irae_rates(db, checked, endpoints: list[str]) -> list[dict]:
 
 def trial_items(db, checked):
     """Every trial's `list` item, compact JSON, by name: streamed a chunk at a time."""
-    cursor = db.execute(f"{_SUMMARY} FROM summaries ORDER BY sort_name, rowid")
+    cursor = db.execute("SELECT trial, item, item_crc FROM summaries ORDER BY sort_name, rowid")
     while True:
         chunk = cursor.fetchmany(2000)
         if not chunk:
             return
-        for trial, summary, therapies, item, crc in chunk:
-            checked(crc, trial, summary, therapies, item)
+        for trial, item, crc in chunk:
+            checked(crc, trial, item)
         for row in chunk:
-            yield row[3]
+            yield row[1]
 
 
 def has_full_text(db) -> bool:
