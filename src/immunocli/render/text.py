@@ -160,8 +160,25 @@ def comparison_cells(row: dict) -> list[str]:
         row["trial"]["name"], exp["label"], ctl["label"] if ctl else "",
         row["indication"]["id"], row["setting"], row["endpoint"]["id"], row["population"], row.get("analysis") or "",
         figure(exp), figure(ctl) if ctl else "", _hr_cell(row["hazard_ratio"]), p_value(row["hazard_ratio"]),
-        landmarks(row.get("landmark_pairs", [])), row["cut"]["published"],
+        landmarks(row.get("landmark_pairs", [])), row["cut"]["published"] + earlier_cuts(row),
     ]
+
+
+_FIGURE_NAMES = {"hazard_ratio": "HR", "experimental.median": "median", "control.median": "median",
+                 "experimental.rate": "rate", "control.rate": "rate"}
+
+
+def earlier_cuts(row: dict) -> str:
+    """Which figures of a row come from an earlier cut than its newest: " (HR: 2019-12)"."""
+    taken: dict[str, list[str]] = {}
+    for f in row.get("figures_from_earlier_cuts") or []:
+        if f["figure"] == "hazard_ratio_with_ci":
+            continue  # kept for pooling only; the row shows its own HR
+        name = _FIGURE_NAMES.get(f["figure"], "landmarks" if f["figure"].startswith("landmark") else f["figure"])
+        date = (f["cut"].get("published") or f["cut"].get("id") or "")[:7]
+        if name not in taken.setdefault(date, []):
+            taken[date].append(name)
+    return "".join(f" ({', '.join(names)}: {date})" for date, names in taken.items())
 
 
 CAUTION = "Reference information from published sources, not medical advice."
