@@ -56,3 +56,24 @@ def test_sample_figures_across_families(knowledge, trial, cut, endpoint, populat
 def test_himalaya_keeps_its_96_percent_ci(knowledge):
     result = next(r for r in knowledge.trials["himalaya"].results if r.cut.id == "primary" and r.endpoint == "OS")
     assert result.hrs[0].ci_level == 96.02 and result.hrs[0].value == 0.78
+
+
+def test_every_hazard_ratio_sits_near_the_middle_of_its_ci(knowledge):
+    """A CI is (nearly) symmetric about its HR on the log scale; one that is not is usually a misprint copied
+    from a secondary source. Where the source really prints it so (a repeated CI), the notes must say so."""
+    import math
+
+    odd = []
+    for t in knowledge.trials.values():
+        for r in t.results:
+            for hr in r.hrs:
+                if not (hr.ci and all(isinstance(b, (int, float)) and b > 0 for b in hr.ci)):
+                    continue
+                lo, hi = hr.ci
+                half = (math.log(hi) - math.log(lo)) / 2
+                rounding = 0.005 / min(lo, hr.value)  # two printed decimals move the log this much
+                off = (abs(math.log(hr.value) - (math.log(lo) + math.log(hi)) / 2) - rounding) / half
+                explained = any(w in (r.notes or "").casefold() for w in ("as printed", "repeated"))
+                if off > 0.15 and not explained:
+                    odd.append((t.id, r.endpoint, r.population, hr.value, hr.ci))
+    assert odd == []
