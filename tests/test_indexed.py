@@ -98,3 +98,15 @@ def test_a_sharded_build_answers_as_the_whole_knowledge(tmp_path, monkeypatch):
     cat = Catalogue(compiled.knowledge())
     assert sum(h.id.startswith("synth-") for h in compiled.search("synth")) == 40
     assert_all_equal(compiled, cat)
+
+
+def test_list_trials_piped_streams_the_lines_the_table_writes(immuno, capsys):
+    from immunocli.contract import envelope
+    from immunocli.loader import load
+    from immunocli.render import table
+
+    streamed = immuno("list", "trials")
+    assert streamed.code == 0 and streamed.err.strip().endswith("trials")
+    table.tsv(*table.listing_rows(envelope("list", what="trials", items=items(load(), "trials"))))
+    assert streamed.out == capsys.readouterr().out
+    assert streamed.out.count("\n") > 300

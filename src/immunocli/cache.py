@@ -555,16 +555,23 @@ class Compiled:
 
         return indexed.head(self.db, _checked, "list", what) if what in indexed.LISTED else None
 
-    def trial_items(self):
-        """Every trial's `list` item as compact JSON, by name, streamed (the trial files checked first). A
-        damaged chunk before any output rebuilds and reads anew; after it, the answer fails (as `compare`)."""
+    @_guarded
+    def trial_columns(self) -> list[str] | None:
+        from . import indexed
+
+        return indexed.trial_columns(self.db, _checked)
+
+    def trial_items(self, line: bool = False):
+        """Every trial's `list` item as compact JSON (`line`: as its TSV line), by name, streamed (the trial
+        files checked first). A damaged chunk before any output rebuilds and reads anew; after it, the
+        answer fails (as `compare`)."""
         from . import indexed
         from .errors import ImmunoError
 
         given = 0
         try:
             self._fresh(None)
-            for text in indexed.trial_items(self.db, _checked):
+            for text in indexed.trial_items(self.db, _checked, line):
                 given += 1
                 yield text
         except (sqlite3.Error, Damaged) as exc:
@@ -574,7 +581,7 @@ class Compiled:
                 raise ImmunoError(f"the compiled cache was damaged ({exc}) while the answer was being written; "
                                   "it has been rebuilt: run the command again") from None
             self._recover(exc)
-            yield from indexed.trial_items(self.db, _checked)
+            yield from indexed.trial_items(self.db, _checked, line)
 
     @_guarded
     def search(self, text: str) -> list:

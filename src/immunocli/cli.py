@@ -724,6 +724,18 @@ def list_(
             sys.stdout.writelines(json_chunks(head, texts) if fmt == "json" else (t + "\n" for t in texts))
             sys.stdout.flush()
             return
+        from .render import table
+
+        columns = source.trial_columns() if limit is None and fmt in ("table", "tsv") and not table.terminal() else None
+        if columns is not None:  # piped: each trial's TSV line as compiled
+            count = 0
+            if not no_headers:
+                sys.stdout.write("\t".join(columns) + "\n")
+            for count, line in enumerate(source.trial_items(line=True), 1):
+                sys.stdout.write(line + "\n")
+            sys.stdout.flush()
+            _stderr_notes(envelope("list", what="trials", items=[]), "listing", count, [])
+            return
         import json
 
         listed = [json.loads(t) for t in texts]

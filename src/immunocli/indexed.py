@@ -22,11 +22,11 @@ import sqlite3
 TABLES = """
 CREATE TABLE heads(kind TEXT, id TEXT, payload TEXT, crc INTEGER, PRIMARY KEY (kind, id));
 CREATE TABLE summaries(trial TEXT, name TEXT, sort_name TEXT, indication TEXT, year INTEGER, setting TEXT,
-                       summary BLOB, therapies TEXT, crc INTEGER, item TEXT, item_crc INTEGER);
+                       summary BLOB, therapies TEXT, crc INTEGER, item TEXT, line TEXT, item_crc INTEGER);
 CREATE TABLE marks(biomarker TEXT, trial TEXT, name TEXT, entry TEXT, crc INTEGER);
 CREATE TABLE rates(endpoint TEXT, trial TEXT, name TEXT, payloads TEXT, crc INTEGER);
 CREATE TABLE search_docs(seq INTEGER PRIMARY KEY, grp INTEGER, kind TEXT, id TEXT, name TEXT, fields TEXT,
-                         text TEXT, crc INTEGER);
+                         keys TEXT, text TEXT, crc INTEGER);
 """
 INDEXES = """
 CREATE INDEX summaries_trial ON summaries(trial);
@@ -108,15 +108,19 @@ def _fill_heads(db, k, crc) -> None:
 
 
 def _write_documents(db, docs, crc) -> None:
-    from .index import normalise
+    """Each record's search fields, their normalised keys, and the keys as one text for the FTS5 index (a
+    space, which no key holds, between them: a word never matches across two)."""
+    from .queries import search_keys
 
     rows = []
     for kind, rid, name, fields in docs:
-        text = " ".join(normalise(v) for values in fields.values() for v in values if v)
-        encoded = _compact(fields)
-        rows.append((_GROUP.get(kind, 2), kind, rid, name, encoded, text, crc(kind, rid, name, encoded, text)))
-    db.executemany("INSERT INTO search_docs (grp, kind, id, name, fields, text, crc) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                   rows)
+        keys = search_keys(fields)
+        text = " ".join(key for values in keys.values() for key in values)
+        encoded, keys = _compact(fields), _compact(keys)
+        rows.append((_GROUP.get(kind, 2), kind, rid, name, encoded, keys, text,
+                     crc(kind, rid, name, encoded, keys, text)))
+    db.executemany("INSERT INTO search_docs (grp, kind, id, name, fields, keys, text, crc) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
 
 def _fill_trials(db, k, crc) -> None:
@@ -124,6 +128,7 @@ def _fill_trials(db, k, crc) -> None:
     from .index import normalise
     from .listing import items
     from .queries import comparison_rows, select_cuts, trial_document
+    from .render.table import _tsv_cell
 
     listed = {item["id"]: item for item in items(k, "trials")}
     markers = [(b["id"], [normalise(t) for t in (b.get("match") or [b["id"]])]) for b in k.context.get("biomarkers", [])]
@@ -140,8 +145,10 @@ def _fill_trials(db, k, crc) -> None:
                                      if d in k.drugs and k.drugs[d].modality not in ("chemotherapy", "other")}))
         # the summary marshalled (plain data: quicker to read than JSON); the list item as the JSON it is written as
         summary, item = marshal.dumps(serialize.trial_summary(t, k)), _compact(listed[t.id])
+        # and its line of `list trials` piped, as render.table.tsv writes it
+        line = "\t".join(_tsv_cell(value) for column, value in listed[t.id].items() if column != "origin")
         summaries.append((t.id, t.name, t.name.casefold(), t.indication, t.year, t.setting, summary, therapies,
-                          crc(t.id, summary, therapies), item, crc(t.id, item)))
+                          crc(t.id, summary, therapies), item, line, crc(t.id, item, line)))
         texts = [normalise(x or "") for x in (*t.biomarkers, t.population, *(r.population for r in t.results))]
         for bid, keys in markers:
             if any(mentions(keys, text) for text in texts):
@@ -157,7 +164,7 @@ def _fill_trials(db, k, crc) -> None:
                 text = _compact(found)
                 rates.append((endpoint, t.id, t.name, text, crc(endpoint, t.id, text)))
         docs.append(trial_document(t, k))
-    db.executemany("INSERT INTO summaries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", summaries)
+    db.executemany("INSERT INTO summaries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", summaries)
     db.executemany("INSERT INTO marks VALUES (?, ?, ?, ?, ?)", marks)
     db.executemany("INSERT INTO rates VALUES (?, ?, ?, ?, ?)", rates)
     _write_documents(db, docs, crc)
@@ -167,8 +174,8 @@ def merge(db: sqlite3.Connection) -> None:
     """Add an attached share's (`part`) trials to these tables; the heads are every share's alike."""
     for table in TRIAL_TABLES:
         db.execute(f"INSERT INTO {table} SELECT * FROM part.{table}")
-    db.execute("INSERT INTO search_docs (grp, kind, id, name, fields, text, crc) "
-               "SELECT grp, kind, id, name, fields, text, crc FROM part.search_docs WHERE grp = 1 ORDER BY seq")
+    db.execute("INSERT INTO search_docs (grp, kind, id, name, fields, keys, text, crc) "
+               "SELECT grp, kind, id, name, fields, keys, text, crc FROM part.search_docs WHERE grp = 1 ORDER BY seq")
 
 
 # --- answering -------------------------------------------------------------------------------------
@@ -242,17 +249,19 @@ def irae_rates(db, checked, endpoints: list[str]) -> list[dict]:
     return out
 
 
-def trial_items(db, checked):
-    """Every trial's `list` item, compact JSON, by name: streamed a chunk at a time."""
-    cursor = db.execute("SELECT trial, item, item_crc FROM summaries ORDER BY sort_name, rowid")
+def trial_items(db, checked, line: bool = False):
+    """Every trial's `list` item as compact JSON (`line`: as a TSV line), by name: streamed a chunk at a time,
+    each chunk checked before any of it is given out."""
+    cursor = db.execute("SELECT trial, item, line, item_crc FROM summaries ORDER BY sort_name, rowid")
+    at = 2 if line else 1
     while True:
         chunk = cursor.fetchmany(2000)
         if not chunk:
             return
-        for trial, item, crc in chunk:
-            checked(crc, trial, item)
+        for trial, item, text, crc in chunk:
+            checked(crc, trial, item, text)
         for row in chunk:
-            yield row[1]
+            yield row[at]
 
 
 def has_full_text(db) -> bool:
@@ -262,14 +271,23 @@ def has_full_text(db) -> bool:
 def documents(db, checked, words: list[str] | None):
     """Search's candidates, in the whole-knowledge order: those holding every word of three characters or
     more (FTS5), or every record (`words` None)."""
-    columns = "SELECT d.kind, d.id, d.name, d.fields, d.text, d.crc FROM search_docs AS d"
+    columns = "SELECT d.kind, d.id, d.name, d.fields, d.keys, d.text, d.crc FROM search_docs AS d"
     if words is None:
         cursor = db.execute(f"{columns} ORDER BY d.grp, d.seq")
     else:
         cursor = db.execute(f"{columns} JOIN search_text ON search_text.rowid = d.seq WHERE search_text MATCH ? "
                             "ORDER BY d.grp, d.seq", (" AND ".join(f'"{w}"' for w in words),))
     out = []
-    for kind, rid, name, fields, text, crc in cursor:
-        checked(crc, kind, rid, name, fields, text)
-        out.append((kind, rid, name, json.loads(fields)))
+    for kind, rid, name, fields, keys, text, crc in cursor:
+        checked(crc, kind, rid, name, fields, keys, text)
+        out.append((kind, rid, name, json.loads(fields), json.loads(keys)))
     return out
+
+
+def trial_columns(db, checked) -> list[str] | None:
+    """The columns of `list trials` piped (the first item's, as render.table.listing_rows takes them)."""
+    found = db.execute("SELECT trial, item, line, item_crc FROM summaries ORDER BY sort_name, rowid LIMIT 1").fetchone()
+    if found is None:
+        return None
+    checked(found[3], *found[:3])
+    return [column for column in json.loads(found[1]) if column != "origin"]

@@ -147,18 +147,24 @@ def trial_document(t: Trial, k: Knowledge) -> tuple[str, str, str, dict]:
                                    "notes": [t.notes or ""]}
 
 
+def search_keys(fields: dict[str, list[str]]) -> dict[str, list[str]]:
+    """A record's fields as search compares them (normalised); a compiled file stores them ready."""
+    return {f: [normalise(v) for v in values if v] for f, values in fields.items()}
+
+
 def search_hits(text: str, documents, every_document=None) -> list["Hit"]:
     """The records among `documents` holding all the words, in any order and any field; exact names first,
     then names that hold the words, then other text; where nothing matches, close names among
-    `every_document()` (default: `documents`, a list), marked `approximate`."""
+    `every_document()` (default: `documents`, a list), marked `approximate`. A document may carry its
+    `search_keys` as a fifth item."""
     query = check_query(text)
     words = [w for w in (normalise(w) for w in query.split()) if w]
     whole = normalise(query)
     hits: list[Hit] = []
     names: list[tuple[str, str, str, list[str]]] = []
 
-    def consider(kind: str, rid: str, name: str, fields: dict[str, list[str]]) -> None:
-        keys = {f: [normalise(v) for v in values if v] for f, values in fields.items()}
+    def consider(kind: str, rid: str, name: str, fields: dict[str, list[str]], keys=None) -> None:
+        keys = keys if keys is not None else search_keys(fields)
         name_keys = keys.get("name", []) + keys.get("aliases", []) + keys.get("brands", []) + keys.get("codes", [])
         names.append((kind, rid, name, name_keys))
         if not words or not all(any(w in v for vs in keys.values() for v in vs) for w in words):
