@@ -139,14 +139,23 @@ def test_explain_prints_the_formulas(immuno):
     assert run.code == 0 and "31.9 − 16.3" in shown and "1 − 0.62" in shown
 
 
-def test_terminal_forest_plot_fits_the_width_and_marks_the_pool(immuno):
-    run = immuno("compare", "-e", "OS", "--drug", "pembrolizumab", "--plot", "--pool", env={"COLUMNS": "90"})
+def test_terminal_forest_plot_fits_the_width_sits_above_the_footer_and_marks_the_pool(immuno, monkeypatch):
+    from immunocli.render import table
+
+    monkeypatch.setattr(table, "terminal", lambda: True)
+    run = immuno("compare", "-e", "OS", "--drug", "pembrolizumab", "--plot", "--pool", "--no-pager",
+                 env={"COLUMNS": "90", "NO_COLOR": "1"})
     assert run.code == 0
-    plot = run.out[run.out.index("HR (CI)"):]
-    lines = plot.splitlines()
-    assert all(len(line) <= 90 for line in lines[:-1]), max(lines, key=len)
+    plot = run.out[run.out.index("HR (CI)"):run.out.index("Pooled HR")]
+    assert all(len(line) <= 90 for line in plot.splitlines()), max(plot.splitlines(), key=len)
     assert "│" in plot and "◆" in plot and "favours" in plot and "Prediction interval" in plot
     assert "not pooled" in plot
+    assert run.out.index("favours") < run.out.index("medical advice")  # the footer comes last
+
+
+def test_piped_plot_never_mixes_into_the_rows(immuno):
+    run = immuno("compare", "-e", "OS", "-i", "HCC", "--plot")
+    assert run.code == 0 and "◆" not in run.out and "■" not in run.out and "--plot-file" in run.err
 
 
 def svg(path):
@@ -192,6 +201,9 @@ def test_bad_plot_file_name_is_a_usage_error(immuno, tmp_path):
     assert run.code == 2 and ".svg or .png" in run.err
 
 
-def test_trial_plot_shows_each_hazard_ratio(immuno):
-    run = immuno("trial", "CheckMate 067", "--plot", env={"COLUMNS": "200"})
+def test_trial_plot_shows_each_hazard_ratio(immuno, monkeypatch):
+    from immunocli.render import table
+
+    monkeypatch.setattr(table, "terminal", lambda: True)
+    run = immuno("trial", "CheckMate 067", "--plot", "--no-pager", env={"COLUMNS": "200"})
     assert run.code == 0 and run.out.count("■") + run.out.count("█") + run.out.count("▪") >= 2

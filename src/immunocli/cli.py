@@ -242,7 +242,7 @@ def _as_of(source) -> str | None:
 
 
 def emit(payload: dict, fmt: str, view: str | None, *, as_of: str | None = None, pager: bool = True,
-         headers: bool = True, options: dict | None = None) -> None:
+         headers: bool = True, options: dict | None = None, plot: str | None = None) -> None:
     """The one output path: the command's payload in the chosen format. `view` names the card or listing."""
     from .contract import stamp
 
@@ -255,7 +255,7 @@ def emit(payload: dict, fmt: str, view: str | None, *, as_of: str | None = None,
     if view.endswith("_card"):
         _emit_card(payload, fmt, view, pager, headers, options or {})
         return
-    _emit_listing(payload, fmt, view, pager, headers)
+    _emit_listing(payload, fmt, view, pager, headers, plot)
 
 
 def _write(text: str) -> None:
@@ -281,7 +281,7 @@ def _emit_card(payload: dict, fmt: str, view: str, pager: bool, headers: bool, o
             table.notice(f"immuno: {left_out}")
 
 
-def _emit_listing(payload: dict, fmt: str, view: str, pager: bool, headers: bool) -> None:
+def _emit_listing(payload: dict, fmt: str, view: str, pager: bool, headers: bool, plot: str | None = None) -> None:
     """Comparison rows, list items or search hits; the pooled HR and derived figures in every format."""
     from .render import table
 
@@ -289,12 +289,14 @@ def _emit_listing(payload: dict, fmt: str, view: str, pager: bool, headers: bool
     count = len(payload[key])
     extras = _extras(payload) if view == "comparison" else []
     if fmt == "table" and table.terminal():
-        from .render import cards
+        from .render import cards, page
 
         if view == "comparison":
             blocks = [cards.comparison_table(payload["rows"], None)]
             if payload.get("explain"):
                 blocks.append(cards.derived_table(payload["rows"]))
+            if plot:  # the forest plot under the table, above the pooled summary and the footer
+                blocks += [page.Line(""), *(page.Line(line) for line in plot.rstrip("\n").split("\n"))]
             notes = table.comparison_notes(payload)
         else:
             blocks = [(cards.listing_table if view == "listing" else cards.hits_table)(payload)]
@@ -362,6 +364,20 @@ def _stderr_notes(payload: dict, view: str, count: int, extras: list[str]) -> No
         table.notice(table.comparison_notes({"knowledge_as_of": payload.get("knowledge_as_of")})[-1])
 
 
+def _plot_text(rows: list[dict], pooled: dict | None, plot: bool, fmt: str) -> str | None:
+    """The terminal forest plot, drawn into the answer (under the table, above its footer); piped, a plot
+    would corrupt the TSV, so it is left out with a word on stderr."""
+    if not plot:
+        return None
+    from .render import plot as forest
+    from .render.table import terminal, width
+
+    if fmt == "table" and terminal():
+        return forest.forest_text(forest.items_from_rows(rows, pooled), width())
+    sys.stderr.write("immuno: --plot draws on a terminal; use --plot-file FILE.svg when piping or with --format\n")
+    return None
+
+
 def _plots(rows: list[dict], pooled: dict | None, plot: bool, plot_file: str | None, fmt: str, title: str) -> None:
     if not (plot or plot_file):
         return
@@ -369,11 +385,10 @@ def _plots(rows: list[dict], pooled: dict | None, plot: bool, plot_file: str | N
 
     items = forest.items_from_rows(rows, pooled)
     if plot:
-        if fmt == "table":
-            sys.stdout.write("\n" + forest.forest_text(items))
+        text = _plot_text(rows, pooled, plot, fmt)
+        if text:
+            sys.stdout.write("\n" + text)
             sys.stdout.flush()
-        else:
-            sys.stderr.write("immuno: --plot draws under the table; use --plot-file with other formats\n")
     if plot_file:
         forest.write_file(items, plot_file, title)
         sys.stderr.write(f"immuno: wrote {plot_file} ({len(items)} hazard ratios)\n")
@@ -515,20 +530,26 @@ def compare(
     if pool and pool_method not in ("hksj", "reml", "dl"):
         raise ImmunoError(f"--pool-method must be hksj, reml or dl, not {pool_method!r}")
     total = len(found)
-    completed = bool(found.older)  # a figure from an earlier cut: rows are completed, not streamed as compiled
     every = found.rows
     if limit is not None:  # what is shown; a pool and its plot weigh every row that matched
         found.rows = found.rows[:limit]
-    if fmt in ("json", "ndjson") and not (pool or plot or plot_file or completed):  # streamed: never held
+    if fmt in ("json", "ndjson") and not (pool or plot or plot_file):  # streamed: never held
         from .contract import json_chunks
 
         head = envelope("comparison", as_of, filters=found.filters, rows=[], explain=explain)
         if total != len(found):
             head["total"] = total
-        texts = found.texts()
+        texts = found.complete("payload")
         sys.stdout.writelines(json_chunks(head, texts) if fmt == "json" else (t + "\n" for t in texts))
         sys.stdout.flush()
-    elif fmt in ("table", "tsv") and not (explain or pool or plot or plot_file or completed):  # compiled cells
+    elif fmt == "csv" and not (explain or pool or plot or plot_file):  # compiled CSV lines, streamed
+        from .render.flat import COMPARISON_COLUMNS, write_csv
+
+        if not no_headers:
+            sys.stdout.write(write_csv(COMPARISON_COLUMNS, [], True))
+        sys.stdout.writelines(found.complete("csv"))
+        sys.stdout.flush()
+    elif fmt in ("table", "tsv") and not (explain or pool or plot or plot_file):  # compiled cells
         from .render import cards, table
 
         head = {"kind": "comparison", "filters": found.filters, "rows": (), "knowledge_as_of": as_of}
@@ -536,12 +557,12 @@ def compare(
             head["total"] = total
         if fmt == "table" and table.terminal():
             table.listing(_count_line(head, "comparison", len(found)),
-                          [cards.comparison_cells_table(found.cells(), None)], table.comparison_notes(head),
+                          [cards.comparison_cells_table(found.complete("cells"), None)], table.comparison_notes(head),
                           not no_pager)
         else:
             from .render.text import COMPARISON_COLUMNS
 
-            table.tsv(COMPARISON_COLUMNS, found.cells(), not no_headers)
+            table.tsv(COMPARISON_COLUMNS, found.complete("cells"), not no_headers)
             _stderr_notes(head, "comparison", len(found), [])
     else:
         from .queries import pool as pool_rows
@@ -557,8 +578,10 @@ def compare(
         if pool and everything:
             payload["pooled"] = pooled(pool_rows(everything, pool_method, found.filters.get("drug")))
         payload["explain"] = explain
-        emit(payload, fmt, "comparison", pager=not (no_pager or plot), headers=not no_headers)
-        _plots(everything if pool else rows, payload.get("pooled"), plot, plot_file, fmt,
+        plotted = everything if pool else rows
+        emit(payload, fmt, "comparison", pager=not no_pager, headers=not no_headers,
+             plot=_plot_text(plotted, payload.get("pooled"), plot, fmt))
+        _plots(plotted, payload.get("pooled"), False, plot_file, fmt,
                f"{found.filters.get('endpoint') or 'All endpoints'}: hazard ratios")
     if not total:
         sys.stderr.write("immuno: no result matches these filters\n")
