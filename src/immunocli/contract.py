@@ -25,7 +25,7 @@ def stamp(payload: dict, knowledge_as_of: str | None) -> dict:
 
 
 def compact(value) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 def to_json(payload: dict, items: Iterable[str] | None = None) -> str:
@@ -40,13 +40,13 @@ def json_chunks(payload: dict, items: Iterable[str] | None = None) -> Iterator[s
     """
     key = LIST_KEYS.get(payload.get("kind"))
     if key is None:
-        yield json.dumps(payload, ensure_ascii=False, indent=2) + "\n"
+        yield json.dumps(payload, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
         return
     yield "{"
     for number, (name, value) in enumerate(payload.items()):
         yield ("\n  " if number == 0 else ",\n  ") + json.dumps(name) + ": "
         if name != key:
-            yield json.dumps(value, ensure_ascii=False, indent=2).replace("\n", "\n  ")
+            yield json.dumps(value, ensure_ascii=False, indent=2, allow_nan=False).replace("\n", "\n  ")
             continue
         count = 0
         for count, text in enumerate(map(compact, value) if items is None else items, 1):
