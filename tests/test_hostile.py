@@ -379,11 +379,6 @@ def test_csv_cells_that_start_like_formulas_are_quoted(immuno, poisoned):
     assert ",0.561," in out  # numbers stay numbers
 
 
-_CARD_GAP = ("render/export.py and render/page.py write card CSV and Markdown without flat.write_csv and "
-             "flat.markdown_text; theirs to adopt")
-
-
-@pytest.mark.xfail(reason=_CARD_GAP, strict=False)
 def test_card_csv_and_markdown_are_safe_too(immuno, poisoned):
     csv_text = immuno("-d", str(poisoned), "trial", "KN-942", "--format", "csv").out
     assert "=HYPERLINK" in csv_text and not re.search(r'(^|,)"?=HYPERLINK', csv_text, re.M)

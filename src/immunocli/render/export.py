@@ -5,9 +5,6 @@ Keeps what the issue asked CSV to keep: p and its sidedness, rate CIs, events, n
 
 from __future__ import annotations
 
-import csv
-import io
-
 from . import flat
 from . import text as fmt
 
@@ -59,12 +56,7 @@ def trial_records(payload: dict) -> list[dict]:
 
 
 def _write(columns: list[str], records: list[dict], headers: bool) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
-    if headers:
-        writer.writeheader()
-    writer.writerows(records)
-    return buffer.getvalue()
+    return flat.write_csv(columns, records, headers)  # every text cell safe in a spreadsheet (no formulas)
 
 
 def card_rows(name: str, payload: dict) -> tuple[list[dict], str | None]:

@@ -8,7 +8,6 @@ trailing spaces), or as Markdown. Imports nothing heavy: no Rich on a look-up's 
 
 from __future__ import annotations
 
-import re
 import textwrap
 
 STACK_BELOW = 100  # columns: below this a card's results are stacked, one result per block (other tables
@@ -191,11 +190,11 @@ def _stacked(block: Table, columns: list[int], width: int | None, paint, style: 
     return out
 
 
-_MD_ESCAPE = re.compile(r"([|*_`\\<>])")
-
-
 def _md(text) -> str:
-    return _MD_ESCAPE.sub(r"\\\1", _value(text)).replace("\n", "<br>")
+    """Text that stays text in Markdown: HTML escaped, no link but the bare http(s) of a source (flat's rule)."""
+    from .flat import markdown_text
+
+    return "<br>".join(markdown_text(line) for line in _value(text).split("\n"))
 
 
 def markdown(blocks: list) -> str:
