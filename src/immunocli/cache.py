@@ -45,7 +45,7 @@ BUILD_MARK = ".immuno-build"  # the file that marks a build folder as the cache'
 KEEP = 8  # compiled files kept for other lists of directories (with and without --data-dir …)
 # Modules whose code shapes the compiled form: an edited checkout must not answer from an old one.
 _CODE = ("cache.py", "loader.py", "model.py", "queries.py", "selection.py", "serialize.py", "contract.py",
-         "index.py", "render/text.py", "render/plain.py", "yamlfile.py", "sanitize.py", "schema.py", "validate.py",
+         "index.py", "render/text.py", "render/plain.py", "render/flat.py", "yamlfile.py", "sanitize.py", "schema.py", "validate.py",
          "indexed.py", "context.py", "listing.py")
 
 _TABLES = """
@@ -58,7 +58,7 @@ CREATE TABLE trials(id TEXT PRIMARY KEY, file INTEGER, name TEXT, origin TEXT, d
 CREATE TABLE names(key TEXT, trial TEXT, crc INTEGER);
 CREATE TABLE trial_drugs(drug TEXT, trial TEXT, crc INTEGER);
 CREATE TABLE rows(id INTEGER PRIMARY KEY, file INTEGER, endpoint TEXT, facts BLOB, facts_crc INTEGER, payload TEXT,
-                  cells TEXT, crc INTEGER);
+                  cells TEXT, csv TEXT, crc INTEGER);
 """
 _INDEXES = """
 CREATE INDEX names_key ON names(key);
@@ -661,15 +661,15 @@ class Selection:
             db.execute("CREATE TEMP TABLE IF NOT EXISTS chosen(seq INTEGER PRIMARY KEY, row INTEGER)")
             db.execute("DELETE FROM chosen")
             db.executemany("INSERT INTO chosen(row) VALUES (?)", ((row,) for row in self.rows))
-            cursor = db.execute("SELECT rows.payload, rows.cells, rows.crc FROM chosen JOIN rows ON rows.id = chosen.row "
-                                "ORDER BY chosen.seq")
-            at = 0 if column == "payload" else 1
+            cursor = db.execute("SELECT rows.payload, rows.cells, rows.csv, rows.crc FROM chosen "
+                                "JOIN rows ON rows.id = chosen.row ORDER BY chosen.seq")
+            at = ("payload", "cells", "csv").index(column)
             while True:
                 chunk = cursor.fetchmany(self.CHUNK)
                 if not chunk:
                     return
-                for payload, cells, crc in chunk:
-                    _checked(crc, payload, cells)
+                for payload, cells, csv, crc in chunk:
+                    _checked(crc, payload, cells, csv)
                 for values in chunk:
                     given += 1
                     yield values[at]
@@ -695,6 +695,29 @@ class Selection:
 
     def cells(self):
         return (text.split(_SEP) for text in self._column("cells"))
+
+    def complete(self, column: str):
+        """Each row, complete, in one compiled form: "payload" (compact JSON), "cells" (the plain table's) or
+        "csv" (a CSV line). As compiled, but a row that takes a figure from an earlier cut is made anew from
+        its completed JSON, so output streams whatever the cuts."""
+        from .contract import compact
+        from .render.flat import COMPARISON_COLUMNS, comparison_record, write_csv
+        from .render.plain import flat
+        from .render.text import comparison_cells
+
+        make = {"payload": compact,
+                "cells": lambda row: [flat(c.replace(_SEP, " ")) for c in comparison_cells(row)],
+                "csv": lambda row: write_csv(COMPARISON_COLUMNS, [comparison_record(row)], False)}[column]
+        completed = {}
+        if self.older:
+            some = Selection(self.compiled, {}, [row for row in self.rows if row in self.older])
+            some.older = self.older
+            completed = dict(zip(some.rows, some.complete_payloads()))  # read whole: one temporary table at a time
+        for row, value in zip(self.rows, self._column(column)):
+            if row in completed:
+                yield make(completed[row])
+            else:
+                yield value.split(_SEP) if column == "cells" else value
 
 
 def _trusted(path: Path) -> Path | None:
@@ -794,8 +817,8 @@ def _merge(target: str, parts: list[str]) -> None:
         db.execute("INSERT INTO files SELECT * FROM part.files WHERE shared = 0")
         for table in ("trials", "names", "trial_drugs"):
             db.execute(f"INSERT INTO {table} SELECT * FROM part.{table}")
-        db.execute("INSERT INTO rows (file, endpoint, facts, facts_crc, payload, cells, crc) "
-                   "SELECT file, endpoint, facts, facts_crc, payload, cells, crc FROM part.rows ORDER BY id")
+        db.execute("INSERT INTO rows (file, endpoint, facts, facts_crc, payload, cells, csv, crc) "
+                   "SELECT file, endpoint, facts, facts_crc, payload, cells, csv, crc FROM part.rows ORDER BY id")
         indexed.merge(db)
         db.commit()
         db.execute("DETACH DATABASE part")
@@ -830,6 +853,7 @@ def _fill(db: sqlite3.Connection, dirs, knowledge, files, stamps, progress, firs
     from .contract import compact
     from .loader import no_gc, plain
     from .queries import Catalogue, trial_facts
+    from .render.flat import COMPARISON_COLUMNS, comparison_record, write_csv
     from .render.plain import flat
     from .render.text import comparison_cells
 
@@ -874,7 +898,9 @@ def _fill(db: sqlite3.Connection, dirs, knowledge, files, stamps, progress, firs
                 values, text = marshal.dumps(facts.values()), compact(payload)
                 # cells as the plain table prints them (the one table drawn from compiled cells)
                 cells = _SEP.join(flat(c.replace(_SEP, " ")) for c in comparison_cells(payload))
-                rows.append((file, facts.endpoint, values, _crc(values), text, cells, _crc(text, cells)))
+                # and its CSV line, as `--format csv` writes it
+                line = write_csv(COMPARISON_COLUMNS, [comparison_record(payload)], False)
+                rows.append((file, facts.endpoint, values, _crc(values), text, cells, line, _crc(text, cells, line)))
             # Cards are marshalled (plain data: quicker than pickle, nothing to import to read); rows are
             # compact JSON, so that `compare --json` of 100,000 rows writes them without encoding.
             checked = data[trial.origin]
@@ -887,8 +913,8 @@ def _fill(db: sqlite3.Connection, dirs, knowledge, files, stamps, progress, firs
             if done % 500 == 0 or done == total:
                 db.executemany("INSERT INTO trials VALUES (?, ?, ?, ?, ?, ?, ?, ?)", trials)
                 db.executemany("INSERT INTO trial_drugs VALUES (?, ?, ?)", drugs)
-                db.executemany("INSERT INTO rows (file, endpoint, facts, facts_crc, payload, cells, crc) "
-                               "VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+                db.executemany("INSERT INTO rows (file, endpoint, facts, facts_crc, payload, cells, csv, crc) "
+                               "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
                 trials, drugs, rows = [], [], []
                 if progress:
                     progress("compiling", done, total)

@@ -533,12 +533,13 @@ def compare(
     every = found.rows
     if limit is not None:  # what is shown; a pool and its plot weigh every row that matched
         found.rows = found.rows[:limit]
-    if fmt in ("json", "ndjson") and not (pool or plot or plot_file):  # streamed: never held
+    if fmt in ("json", "ndjson") and not (pool or plot or plot_file or (explain and fmt == "ndjson")):  # streamed
         from .contract import json_chunks
 
-        head = envelope("comparison", as_of, filters=found.filters, rows=[], explain=explain)
+        head = envelope("comparison", as_of, filters=found.filters, rows=[])
         if total != len(found):
             head["total"] = total
+        head["explain"] = explain  # after `total`, as in the document written whole
         texts = found.complete("payload")
         sys.stdout.writelines(json_chunks(head, texts) if fmt == "json" else (t + "\n" for t in texts))
         sys.stdout.flush()
