@@ -378,6 +378,11 @@ class Compiled:
         self.db = self._rebuild()
         return False
 
+    @_guarded
+    def check(self) -> None:
+        """Every file as compiled (so checked when it was built), or rebuilt now: DataError lists any problem."""
+        self._fresh(None)
+
     def _recover(self, exc: Exception) -> None:
         """An SQLite error or a checksum mismatch: rebuild, once, and say so; a second one is an error."""
         from .errors import ImmunoError

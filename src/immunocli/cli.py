@@ -789,16 +789,34 @@ def validate(
 
       immuno validate ~/my-trials --json
     """
-    from .loader import build, data_dirs
+    from .cache import Compiled, _shards
+    from .layout import data_dirs
 
-    _knowledge, problems = build(data_dirs([*State.data_dirs, *(dirs or [])]))
+    # Checked as the compiled cache is built (in parallel for thousands of trials, with its progress bar):
+    # a clean knowledge leaves its compiled file ready, and a cache already built from these very files
+    # (each one's size and times, and this code) was checked when it was built.
+    directories = data_dirs([*State.data_dirs, *(dirs or [])])
+    bar = _ProgressBar() if sys.stderr.isatty() else None
+    try:
+        source = Compiled(directories, progress=bar)
+        source.check()
+        problems, as_of = [], _as_of(source)
+    except DataError as exc:
+        problems, as_of = exc.problems, None
+        if _shards(directories) == 1:  # small: read again in one process for the knowledge's date
+            from .loader import build
+            from .serialize import knowledge_as_of
+
+            knowledge, problems = build(directories)
+            as_of = knowledge_as_of(knowledge) if knowledge else None
+    finally:
+        if bar:
+            bar.stop()
     payload = {**envelope("validation"), "ok": not problems, "count": len(problems),
                "problems": [p.to_dict() for p in problems]}
     try:
         if json_:
-            from .serialize import knowledge_as_of
-
-            emit(payload, "json", None, as_of=knowledge_as_of(_knowledge) if _knowledge else None)
+            emit(payload, "json", None, as_of=as_of)
         else:
             for p in problems:
                 sys.stdout.write(f"{p}\n")
