@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from .errors import UsageError
 from .index import NameIndex, Names, check_query, normalise
 from .model import ArmFigures, Drug, HazardRatio, Knowledge, Landmark, Result, Trial
 from .selection import CUT_CHOICES, SORT_CHOICES, Facts, Filters, compare_filters, select  # noqa: F401

@@ -132,7 +132,7 @@ def compare_filters(names: Names, endpoint=None, *, indication=None, drug=None, 
     shown = {
         "endpoint": [m.id for m in endpoints] if len(endpoints) > 1 else (endpoints[0].id if endpoints else None),
         "indication": [m.id for m in indications] or None, "drug": [m.id for m in drugs] or None,
-        "target": [names.index("target").labels[m.id] for m in _targets(matches, names)] or None,
+        "target": [names.index("target").labels[m["id"]] for m in matches if m["filter"] == "target"] or None,
         "modality": [normalise_back(m) for m in modalities] or None, "setting": setting_names or None,
         "phase": [str(p) for p in _as_list(phase)] or None, "population": population, "year": year,
         "trial": [m.id for m in trials] or None, "exclude": [m.id for m in excluded] or None,
@@ -153,10 +153,6 @@ def normalise_back(key: str) -> str:
     from .vocabulary import MODALITIES
 
     return next((m for m in MODALITIES if normalise(m) == key), key)
-
-
-def _targets(matches: list[dict], names: Names) -> list[Match]:
-    return [Match(m["id"], m["how"], m["query"]) for m in matches if m["filter"] == "target"]
 
 
 def summary(shown: dict) -> str:
@@ -310,5 +306,3 @@ def target_index(targets) -> NameIndex:
     """Targets (PD-1, CD19, BCMA …) as a name index, so an unknown one gets the usual "did you mean"."""
     return NameIndex.build("target", ((normalise(t), t, []) for t in sorted(set(targets), key=str.casefold)))
 
-
-__all__ = ["CUT_CHOICES", "SORT_CHOICES", "Facts", "Filters", "NotFound", "compare_filters", "select"]
