@@ -5,6 +5,7 @@ time (docs/json.md).
 """
 
 import json
+from json.encoder import encode_basestring
 from typing import Iterable, Iterator
 
 SCHEMA_VERSION = 2
@@ -28,6 +29,84 @@ def compact(value) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
+def indented(value) -> str:
+    """`json.dumps(value, ensure_ascii=False, indent=2, allow_nan=False)`, byte for byte, about three times
+    quicker: with an indent Python's json uses its pure-Python encoder (a generator per container), and a
+    drug card of a thousand trials is a million values. Anything unusual (a non-string key, a subclass, a
+    NaN, a cycle) is left to json.dumps, which writes it or raises as it always did."""
+    parts: list[str] = []
+    add = parts.append
+    text = encode_basestring
+
+    def scalar(o) -> str | None:
+        kind = type(o)
+        if kind is str:
+            return text(o)
+        if o is None:
+            return "null"
+        if kind is bool:
+            return "true" if o else "false"
+        if kind is int:
+            return int.__repr__(o)
+        if kind is float and o - o == 0:  # finite
+            return float.__repr__(o)
+        return None
+
+    def walk(o, pad: str) -> None:
+        kind = type(o)
+        if kind is dict:
+            if not o:
+                add("{}")
+                return
+            inner = pad + "  "
+            sep = "{\n" + inner
+            for key, item in o.items():
+                if type(key) is not str:
+                    raise _Unusual
+                done = scalar(item)
+                if done is not None:
+                    add(sep + text(key) + ": " + done)
+                elif type(item) in (dict, list, tuple):
+                    add(sep + text(key) + ": ")
+                    walk(item, inner)
+                else:
+                    raise _Unusual
+                sep = ",\n" + inner
+            add("\n" + pad + "}")
+        elif kind is list or kind is tuple:
+            if not o:
+                add("[]")
+                return
+            inner = pad + "  "
+            sep = "[\n" + inner
+            for item in o:
+                done = scalar(item)
+                if done is not None:
+                    add(sep + done)
+                elif type(item) in (dict, list, tuple):
+                    add(sep)
+                    walk(item, inner)
+                else:
+                    raise _Unusual
+                sep = ",\n" + inner
+            add("\n" + pad + "]")
+        else:
+            done = scalar(o)
+            if done is None:
+                raise _Unusual
+            add(done)
+
+    try:
+        walk(value, "")
+    except (_Unusual, RecursionError):
+        return json.dumps(value, ensure_ascii=False, indent=2, allow_nan=False)
+    return "".join(parts)
+
+
+class _Unusual(Exception):
+    """A value `indented` leaves to json.dumps."""
+
+
 def to_json(payload: dict, items: Iterable[str] | None = None) -> str:
     return "".join(json_chunks(payload, items))
 
@@ -40,13 +119,13 @@ def json_chunks(payload: dict, items: Iterable[str] | None = None) -> Iterator[s
     """
     key = LIST_KEYS.get(payload.get("kind"))
     if key is None:
-        yield json.dumps(payload, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
+        yield indented(payload) + "\n"
         return
     yield "{"
     for number, (name, value) in enumerate(payload.items()):
         yield ("\n  " if number == 0 else ",\n  ") + json.dumps(name) + ": "
         if name != key:
-            yield json.dumps(value, ensure_ascii=False, indent=2, allow_nan=False).replace("\n", "\n  ")
+            yield indented(value).replace("\n", "\n  ")
             continue
         count = 0
         for count, text in enumerate(map(compact, value) if items is None else items, 1):
