@@ -70,26 +70,53 @@ def digit_runs(key: str) -> list[str]:
     return _DIGITS.findall(key)
 
 
-def _prefix_at_boundary(name: str, key: str) -> bool:
-    """Does `key` end where a token of `name` ends? "cartitude" in "cartitude1" yes; "keynote16" in
-    "keynote164" never (a number is matched whole); a word prefix only in a name without numbers."""
-    if len(key) < 3 or len(name) <= len(key) or not name.startswith(key):
-        return False
-    last, following = key[-1], name[len(key)]
-    if last.isdigit() != following.isdigit():
-        return True
-    return not last.isdigit() and len(key) >= MIN_LETTER_PREFIX and not digit_runs(name)
+_TOKENS = re.compile(r"[0-9a-z]+")
+
+
+def codes(text: str) -> tuple[str, ...]:
+    """The identifier parts of a name, each matched whole: every word that holds a number ("D19" in
+    KEYNOTE-D19, "8HW" in CheckMate 8HW, "150" in IMpower150 once its leading word is set aside).
+    KEYNOTE-19 is not KEYNOTE-D19, and CheckMate 8HX is not CheckMate 8HW: letters glued to a number are
+    part of the identifier, never a typo."""
+    out = []
+    for n, token in enumerate(_TOKENS.findall(text.casefold().replace("×", "x"))):
+        if not any(c.isdigit() for c in token):
+            continue
+        if n == 0:  # "impower150": the word the name starts with is not part of the number
+            token = token.lstrip("abcdefghijklmnopqrstuvwxyz") or token
+        out.append(_LEADING_ZEROS.sub("", token))
+    return tuple(out)
+
+
+def _boundaries(label: str) -> set[int]:
+    """Where, in the normalised name, a word or a number ends (a prefix must stop at one of these)."""
+    ends, at = set(), 0
+    for token in _TOKENS.findall(label.casefold().replace("×", "x")):
+        key = normalise(token)
+        for i in range(1, len(key)):  # a word running into a number: "impower|150" (not "7|fl")
+            if key[i - 1].isalpha() and key[i].isdigit():
+                ends.add(at + i)
+        at += len(key)
+        ends.add(at)
+    return ends
 
 
 class NameIndex:
     """Maps normalised names to ids for one kind of record."""
 
-    __slots__ = ("kind", "exact", "labels")
+    __slots__ = ("kind", "exact", "labels", "_shapes")
 
     def __init__(self, kind: str, exact: dict[str, set[str]], labels: dict[str, str]):
         self.kind = kind
         self.exact = exact
         self.labels = labels  # id -> display name
+        self._shapes = None  # id -> (normalised name, where its words end, its codes): built on a first miss
+
+    def shapes(self) -> dict[str, tuple[str, set[int], tuple[str, ...]]]:
+        if self._shapes is None:
+            self._shapes = {rid: (normalise(label), _boundaries(label), codes(label))
+                            for rid, label in self.labels.items()}
+        return self._shapes
 
     @classmethod
     def build(cls, kind: str, entries: Iterable[tuple[str, str, Iterable[str]]]) -> "NameIndex":
@@ -130,13 +157,16 @@ class NameIndex:
             raise NotFound(self.kind, query, hint="an NCT id matches only a trial registered under that exact number")
         if exact_only:
             raise NotFound(self.kind, query, self.suggest(key))
-        prefixed = sorted({rid for name, ids in self.exact.items() if _prefix_at_boundary(name, key) for rid in ids},
+        # a prefix counts against display names, and only where one of their words or numbers ends
+        prefixed = sorted({rid for rid, (name, ends, _codes) in self.shapes().items()
+                           if len(key) >= 3 and len(name) > len(key) and name.startswith(key)
+                           and (len(key) in ends or (len(key) >= MIN_LETTER_PREFIX and not digit_runs(name)))},
                           key=lambda r: self.labels[r])
         if len(prefixed) == 1:
             return Match(prefixed[0], "prefix", query, self.labels[prefixed[0]])
         if prefixed:
             raise Ambiguous(self.kind, query, [self.labels[r] for r in prefixed])
-        close = self.fuzzy(key, scorer="ratio")
+        close = self.fuzzy(key, scorer="ratio", query=query)
         strong = [(rid, score) for rid, score in close if score >= FUZZY_CUTOFF]
         if strong:
             top = [rid for rid, score in strong if strong[0][1] - score < 2]
@@ -152,25 +182,32 @@ class NameIndex:
         loose = self.fuzzy(key, scorer="WRatio", same_numbers=False)
         return [self.labels[r] for r, s in loose if s >= SUGGEST_CUTOFF][:3]
 
-    def fuzzy(self, key: str, scorer: str = "ratio", limit: int = 5,
-              same_numbers: bool = True) -> list[tuple[str, float]]:
+    def fuzzy(self, key: str, scorer: str = "ratio", limit: int = 5, same_numbers: bool = True,
+              query: str | None = None) -> list[tuple[str, float]]:
         """Best ids for a normalised key, by the best score of any of their names.
 
-        `ratio` (edit similarity) decides a match: it forgives a typo but not a fragment, and only among
-        names with the query's numbers (KEYNOTE-043 is never a typo of KEYNOTE-042). `WRatio` also
-        scores fragments of long names, which is right for suggestions and wrong for answers.
+        `ratio` (edit similarity) decides a match: it forgives a typo but not a fragment, and only in the
+        letters: a name with numbers is a candidate only if its display name's identifiers (`codes`) are the
+        query's, and names without numbers (brands, aliases) only if the query has none. `WRatio` also scores
+        fragments of long names, which is right for suggestions (`same_numbers=False`) and wrong for answers.
         """
         from rapidfuzz import fuzz, process
 
-        numbers = digit_runs(key)
-        choices = [name for name in self.exact if not _NCT.match(name)
-                   and (not same_numbers or digit_runs(name) == numbers)]
+        if same_numbers:
+            wanted = codes(query if query is not None else key)
+            choices = {name: {rid} for rid, (name, _ends, its) in self.shapes().items() if its == wanted}
+            if not wanted:  # a query without numbers may also be a typo of a brand or alias without numbers
+                for name, ids in self.exact.items():
+                    if not digit_runs(name):
+                        choices.setdefault(name, set()).update(ids)
+        else:
+            choices = {name: ids for name, ids in self.exact.items() if not _NCT.match(name)}
         best: dict[str, float] = {}
-        for name, score, _ in process.extract(key, choices, scorer=getattr(fuzz, scorer), limit=limit * 4,
+        for name, score, _ in process.extract(key, list(choices), scorer=getattr(fuzz, scorer), limit=limit * 4,
                                               processor=None):
             if len(name) < 3 and name != key:
                 continue  # two-letter abbreviations match everything
-            for rid in self.exact[name]:
+            for rid in choices[name]:
                 if score > best.get(rid, -1):
                     best[rid] = score
         return sorted(best.items(), key=lambda kv: (-kv[1], self.labels[kv[0]]))[:limit]
@@ -218,12 +255,20 @@ class Names:
             raise (self._elsewhere(exc, other) if other else exc) from None
 
     def _elsewhere(self, exc: NotFound, kind: str) -> NotFound:
-        """A trial name given to `drug` (or the reverse) earns a pointer to the right command."""
+        """A trial name given to `drug` (or the reverse), or a target given to `drug`, earns a pointer to the
+        right command instead of a neighbour's name."""
         other = self.index(kind)
         hits = other.exact.get(normalise(exc.query))
         if hits and len(hits) == 1:
             name = other.labels[next(iter(hits))]
             return NotFound(exc.kind, exc.query, exc.suggestions, hint=f"{name} is a {kind}: try `immuno {kind} {exc.query}`")
+        if exc.kind == "drug" and "target" in self._make:
+            targets = self.index("target")
+            hit = targets.exact.get(normalise(exc.query))
+            if hit and len(hit) == 1:
+                name = targets.labels[next(iter(hit))]
+                return NotFound(exc.kind, exc.query, hint=f"{name} is a target: try `immuno compare --target {name}` "
+                                                          "or `immuno list targets`")
         return exc
 
     def descendants(self, indication_id: str) -> set[str]:
