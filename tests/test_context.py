@@ -11,14 +11,14 @@ IRAES = {"colitis": "colitis", "diarrhea": "colitis", "thyroid": "thyroiditis", 
 
 
 @pytest.mark.parametrize("query,expected", BIOMARKERS.items())
-def test_every_biomarker_of_the_article_is_reachable(immuno, query, expected):
+def test_every_biomarker_card_is_reachable(immuno, query, expected):
     run = immuno("biomarker", query, "--json")
     assert run.code == 0, run.err
     assert run.json()["biomarker"]["id"] == expected
 
 
 @pytest.mark.parametrize("query,expected", IRAES.items())
-def test_every_irae_row_of_the_article_is_reachable(immuno, query, expected):
+def test_every_irae_card_is_reachable(immuno, query, expected):
     run = immuno("irae", query, "--json")
     assert run.code == 0, run.err
     assert run.json()["irae"]["id"] == expected

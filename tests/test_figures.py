@@ -21,7 +21,7 @@ def test_keynote_024_pfs_primary_and_os_cuts_are_kept_apart(immuno):
     hr = pfs["hazard_ratios"][0]
     assert (hr["value"], hr["ci"], hr["p"]) == (0.5, [0.37, 0.68], "<0.001")
     assert (hr["experimental"], hr["control"]) == ("pembro", "chemo")
-    # The seed article's "26.3 vs 14.2" mixes two cuts: each median lives with its own publication.
+    # A secondary report's "26.3 vs 14.2" mixes two cuts: each median lives with its own publication.
     five_year = result(card, "update-5y", "OS")
     assert (arms(five_year)["pembro"]["median"], arms(five_year)["chemo"]["median"]) == (26.3, 13.4)
     assert five_year["source"]["pmid"] == "33872070"
@@ -56,7 +56,7 @@ def test_tebentafusp_os_primary_and_three_year(immuno):
     assert primary["hazard_ratios"][0]["ci"] == [0.37, 0.71]
 
 
-def test_cartitude_1_seed_figures_come_from_the_label_cut(immuno):
+def test_cartitude_1_headline_figures_come_from_the_label_cut(immuno):
     card = immuno("trial", "CARTITUDE-1", "--json").json()
     scr = [r for r in card["trial"]["results"] if r["cut"]["id"] == "fda-label" and r["endpoint"]["id"] == "sCR"]
     assert scr and (arms(scr[0])["ciltacel"]["rate"], arms(scr[0])["ciltacel"]["count"],

@@ -96,7 +96,10 @@ def irae_card(cat: Catalogue, query: str, exact: bool = False) -> dict:
         for trial in sorted(k.trials.values(), key=lambda t: t.name):
             for result in select_cuts(trial, endpoint, "latest"):
                 rates += [serialize.comparison_row(row, k) for row in comparison_rows(trial, result)]
-    grading = k.context.get("grading") if not irae.get("endpoints") else None
+    # the checkpoint-inhibitor grading rule is for checkpoint-inhibitor irAEs, not a CAR-T toxicity's card
+    checkpoint = not any(k.drugs[d].modality in ("car-t", "bispecific", "tcr-t") for d in irae.get("drugs", [])
+                         if d in k.drugs)
+    grading = k.context.get("grading") if checkpoint and not irae.get("endpoints") else None
     payload = serialize.envelope("irae", irae={
         **{key: irae.get(key) for key in ("id", "organ", "name", "synonyms", "management", "notes")},
         "drugs_most_associated": drugs, "targets": targets,
