@@ -334,8 +334,9 @@ def _extras(payload: dict) -> list[str]:
 
     lines = fmt_text.pooled_summary(payload.get("pooled"))
     if payload.get("explain"):
-        lines += [f"Derived: {r['trial']['name']} ({r['population']}): {d['name']} {fmt_text.num(d['value'])} "
-                  f"{d['unit']} = {d['formula']}" for r in payload["rows"] for d in r["derived"]]
+        lines += [f"Derived: {r['trial']['name']} ({r['population']}): {d['name']} {fmt_text.derived_value(d)} = "
+                  f"{d['formula']}" + (f"; {fmt_text.derived_note(d)}" if fmt_text.derived_note(d) else "")
+                  for r in payload["rows"] for d in r["derived"]]
     return lines
 
 

@@ -392,9 +392,9 @@ def comparison_cells_table(cells, title: str | None) -> Table:
 
 
 def derived_table(rows: list[dict]) -> Table:
-    return Table("Derived figures", ["trial", "population", "figure", "value", "formula"],
-                 [[r["trial"]["name"], r["population"], d["name"], f"{fmt.num(d['value'])} {d['unit']}", d["formula"]]
-                  for r in rows for d in r["derived"]], fixed={3})
+    return Table("Derived figures", ["trial", "population", "figure", "value", "formula", "note"],
+                 [[r["trial"]["name"], r["population"], d["name"], fmt.derived_value(d), d["formula"],
+                   fmt.derived_note(d)] for r in rows for d in r["derived"]])
 
 
 def listing_table(payload: dict) -> Table:

@@ -243,3 +243,18 @@ def pooled_summary(pooled: dict | None) -> list[str]:
     warnings = pooled.get("warnings", [pooled["warning"]] if pooled.get("warning") else [])
     lines += ["Warning: " + w.rstrip(".") + "." for w in warnings]
     return lines
+
+
+def derived_value(d: dict) -> str:
+    """A derived figure as printed: an NNT always as Altman's words with its CI ("not significant: NNTB 143
+    (95% CI NNTB 13 to ∞ to NNTH 14)"), never a bare point; others with their CI where one follows."""
+    if d["name"].startswith("number needed") and d.get("note"):
+        return d["note"]
+    text = f"{num(d['value'])} {d['unit']}".replace(" %", "%")
+    if d.get("ci"):
+        text += f" (CI {num(d['ci'][0])} to {num(d['ci'][1])})"
+    return text
+
+
+def derived_note(d: dict) -> str:
+    return "" if d["name"].startswith("number needed") else (d.get("note") or "")
