@@ -306,3 +306,23 @@ def target_index(targets) -> NameIndex:
     """Targets (PD-1, CD19, BCMA …) as a name index, so an unknown one gets the usual "did you mean"."""
     return NameIndex.build("target", ((normalise(t), t, []) for t in sorted(set(targets), key=str.casefold)))
 
+
+
+MAIN_RANK = {"itt": 0, "primary": 1}
+
+
+def headline(results: list, primary, analysis, published) -> tuple[list, bool]:
+    """What answers "what did it show?" first, for a trial card and a drug or indication card alike: the
+    primary endpoint's results at the newest cut that reports one, by declared analysis (the ITT row, then
+    the primary analysis populations; never a subgroup while a main row exists), at most three; without a
+    primary result, the newest main-analysis result. Returns (results, whether they are primary)."""
+    pool = [r for r in results if primary(r)]
+    is_primary = bool(pool)
+    if not pool:
+        pool = [r for r in results if analysis(r) in MAIN_RANK] or list(results)
+    if not pool:
+        return [], False
+    newest = max(str(published(r)) for r in pool)
+    at_cut = [r for r in pool if str(published(r)) == newest]
+    main = [r for r in at_cut if analysis(r) in MAIN_RANK] or at_cut[:1]
+    return sorted(main, key=lambda r: MAIN_RANK.get(analysis(r), 9))[:3 if is_primary else 1], is_primary

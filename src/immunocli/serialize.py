@@ -114,7 +114,10 @@ def trial(t: Trial, k: Knowledge) -> dict:
 
 def trial_summary(t: Trial, k: Knowledge) -> dict:
     """A trial in a list: identity and its headline (primary-endpoint, newest-cut) results."""
-    headline = [r for r in select_cuts(t, None, "latest") if r.primary_endpoint] or select_cuts(t, None, "latest")[:1]
+    from .selection import headline as choose
+
+    headline, _primary = choose(t.results, lambda r: r.primary_endpoint, lambda r: r.analysis,
+                                lambda r: r.cut.published)
     return {"id": t.id, "name": t.name, "phase": t.phase, "indication": ref(k, "indication", t.indication),
             "setting": t.setting, "arms": [a.label for a in t.arms], "year": t.year,
             "primary_outcome": getattr(t, "primary_outcome", None),

@@ -84,20 +84,16 @@ def _cut_label(cut: dict) -> str:
 
 
 def headline_results(trial: dict) -> list[dict]:
-    """The primary endpoint's results at the newest cut that reports one (ITT first), else the newest result."""
-    results = trial["results"]
-    primary = [r for r in results if r["primary_endpoint"]]
-    if not primary:
-        return results[:1]
-    newest = primary[0]["cut"]["id"]  # results come newest cut first, primary endpoints first
-    at_cut = [r for r in primary if r["cut"]["id"] == newest]
-    # By the analysis each result declares: the ITT row and the trial's primary analysis populations (a trial
-    # tested hierarchically, like IMpower010, is answered by all of them), never a subgroup.
-    main = [r for r in at_cut if r.get("analysis") in _ANALYSIS_RANK] or at_cut[:1]
-    return sorted(main, key=lambda r: _ANALYSIS_RANK.get(r.get("analysis"), 9))[:3]
+    """The results the card opens with (the library's rule, shared with the drug and indication cards)."""
+    from ..selection import headline
+
+    return headline(trial["results"], lambda r: r["primary_endpoint"], lambda r: r.get("analysis"),
+                    lambda r: r["cut"]["published"])[0]
 
 
-_ANALYSIS_RANK = {"itt": 0, "primary": 1}
+def _analysis_note(result: dict) -> str:
+    analysis = result.get("analysis")
+    return "" if analysis in ("itt", "primary", None) else f" ({analysis} analysis)"
 
 
 def _headline_lines(trial: dict) -> list[Line]:
@@ -105,8 +101,11 @@ def _headline_lines(trial: dict) -> list[Line]:
     if not found:
         return [Line("No results recorded.")]
     outcome = OUTCOME.get(trial.get("primary_outcome") or "")
-    if not found[0]["primary_endpoint"]:
-        return [Line("Latest: " + " · ".join(headline_parts(r, _cut_label(r["cut"]))), "bold") for r in found]
+    if not found[0]["primary_endpoint"]:  # the primary result is not recorded: say so before the latest one
+        head = [Line(f"Primary ({outcome}): its figures are not recorded here", "bold")] \
+            if outcome and outcome != "descriptive" else []
+        return head + [Line(f"Latest{_analysis_note(r)}: " + " · ".join(headline_parts(r, _cut_label(r["cut"]))),
+                            "bold") for r in found]
     rows = [" · ".join(headline_parts(r, _cut_label(r["cut"]))) for r in found]
     if len(rows) == 1:
         return [Line("Primary" + (f" ({outcome})" if outcome else "") + ": " + rows[0], "bold")]
@@ -230,16 +229,18 @@ def _summary_headline(summary: dict) -> str:
 
 def trials_table(summaries: list[dict], title: str, extra: tuple[str, str] | None = None) -> Table:
     """One line per trial with its headline result."""
-    headers = ["trial", "disease", "setting", "phase", "headline result"]
-    rows = [[s["name"], s["indication"]["id"], s["setting"], s["phase"], _summary_headline(s)] for s in summaries]
+    headers = ["trial", "disease", "setting", "phase", "primary", "headline result"]
+    rows = [[s["name"], s["indication"]["id"], s["setting"], s["phase"], OUTCOME.get(s.get("primary_outcome") or "", ""),
+             _summary_headline(s)] for s in summaries]
     if extra:
         headers.insert(4, extra[0])
         for row, s in zip(rows, summaries):
             row.insert(4, ", ".join(s.get(extra[1]) or []))
     stacked = []
     for row in rows:
-        stacked.append(Line(" · ".join(c for c in [row[0], f"{row[1]} {row[2]}", f"phase {row[3]}", *row[4:-1]] if c),
-                            "bold", 2))
+        outcome = f"primary {row[-2]}" if row[-2] else ""
+        stacked.append(Line(" · ".join(c for c in [row[0], f"{row[1]} {row[2]}", f"phase {row[3]}", *row[4:-2], outcome]
+                                       if c), "bold", 2))
         if row[-1]:
             stacked.append(Line(row[-1], None, 4))
     return Table(title, headers, rows, fixed={0, 3}, stacked=stacked)
