@@ -32,8 +32,8 @@ def _label(row: dict, multi: bool) -> str:
     parts = [row["trial"]["name"], row.get("population") or ""]
     if published:
         parts.append(str(published)[:7])
-    if multi and hr.get("experimental_label"):
-        parts.append(f"{hr['experimental_label']} vs {hr['control_label']}")
+    if multi and hr.get("experimental"):  # which comparison, by the arms' short ids, before anything is cut
+        parts.insert(1, f"{hr['experimental']} vs {hr['control']}")
     return " · ".join(p for p in parts if p)
 
 
@@ -129,7 +129,11 @@ def forest_text(items: list[dict], width: int | None = None) -> str:
     fig_w = max(len(f) for f in figures)
     weight_w = max([len(w) for w in weights] + [6])
     plot_w = max(21, min(50, (width - fig_w - weight_w - 4) // 2))
-    label_w = max(12, width - plot_w - fig_w - weight_w - 4)
+    label_w = width - plot_w - fig_w - weight_w - 4
+    two_lines = label_w < 24  # narrow: each study's label on a line of its own, its plot and figures under it
+    if two_lines:
+        plot_w = max(11, min(50, width - fig_w - weight_w - 5))
+        label_w = 1
     lo_axis, hi_axis = axis(items)
 
     def col(x: float) -> int:
@@ -137,6 +141,8 @@ def forest_text(items: list[dict], width: int | None = None) -> str:
 
     one = col(1.0)
     lines = [f"{'study':<{label_w}} {'':<{plot_w}} {'HR (CI)':<{fig_w}} {'weight':>{weight_w}}".rstrip()]
+    if two_lines:
+        lines = [f"study / HR (CI) / weight"]
     for item, figure, weight in zip(items, figures, weights):
         if item["kind"] == "excluded" and not any(i["kind"] == "excluded" for i in items[:items.index(item)]):
             lines.append(f"{'Not pooled (see the pooled block for why):':<{label_w}}")
@@ -156,6 +162,10 @@ def forest_text(items: list[dict], width: int | None = None) -> str:
                 cells[c] = "─"
             cells[left], cells[right] = "├", "┤"
             cells[col(item["value"])] = "○" if item["kind"] == "excluded" else _mark(item.get("weight"))
+        if two_lines:
+            lines.append(item["label"] if len(item["label"]) <= width else item["label"][: width - 1] + "…")
+            lines.append(f"{'':<{label_w}} {''.join(cells)} {figure:<{fig_w}} {weight:>{weight_w}}".rstrip())
+            continue
         label = item["label"] if len(item["label"]) <= label_w else item["label"][: label_w - 1] + "…"
         lines.append(f"{label:<{label_w}} {''.join(cells)} {figure:<{fig_w}} {weight:>{weight_w}}".rstrip())
     axis_cells = [" "] * (plot_w + 6)
@@ -164,11 +174,13 @@ def forest_text(items: list[dict], width: int | None = None) -> str:
         start = max(0, col(t) - len(mark) // 2)
         axis_cells[start:start + len(mark)] = list(mark)
     lines.append(f"{'':<{label_w}} {''.join(axis_cells).rstrip()}")
-    left_label, right_label = "← favours experimental", "favours control →"
-    if len(left_label) > one - 1 or len(right_label) > plot_w - one - 2:
-        left_label, right_label = "← favours exp.", "favours control →"
-    favours = (" " * max(0, one - 1 - len(left_label)) + left_label + " │ " + right_label)
-    lines.append(f"{'HR, log scale':<{label_w}} {favours}".rstrip())
+    # the divider sits on the line of no effect: the left words shorten until they fit before it
+    left_label = next((w for w in ("← favours experimental", "← favours exp.", "← exp.", "←") if len(w) <= one - 1),
+                      "")
+    right_label = next(w for w in ("favours control →", "control →", "→") if len(w) <= max(1, width - label_w - one - 4)
+                       or w == "→")
+    favours = " " * (one - 1 - len(left_label)) + left_label + " │ " + right_label if one >= 1 else "│ " + right_label
+    lines.append(f"{'' if two_lines else 'HR, log scale':<{label_w}} {favours}".rstrip())
     return "\n".join(lines) + "\n"
 
 
