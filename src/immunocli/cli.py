@@ -495,7 +495,7 @@ def compare(
     subgroups: Annotated[bool, typer.Option("--subgroups", help="Also subgroup, sensitivity, per-protocol rows (default: ITT, primary and safety analyses).")] = False,
     cut: Annotated[str, typer.Option("--cut", autocompletion=complete.cuts, help="latest (each figure from the newest cut that reports it), primary or all.")] = "latest",
     sort: Annotated[str, typer.Option("--sort", autocompletion=complete.sorts, help="trial, hr, gain (median), year or indication.")] = "trial",
-    pool: Annotated[bool, typer.Option("--pool", help="Random-effects pooled HR (or proportion, for a rate endpoint) of the rows shown, one row per trial.")] = False,
+    pool: Annotated[bool, typer.Option("--pool", help="Random-effects pooled HR (or proportion, for a rate endpoint) of the matching rows, one per trial by a stated rule (--limit shortens only the table).")] = False,
     pool_method: Annotated[str, typer.Option("--pool-method", autocompletion=complete.pool_methods, help="hksj (REML + Hartung–Knapp, default), reml or dl (DerSimonian–Laird).")] = "hksj",
     explain: Annotated[bool, typer.Option("--explain", help="Show derived figures (1 − HR, median difference, NNT by Altman's method) with formulas.")] = False,
     exact: ExactOpt = False,
@@ -705,12 +705,12 @@ def search(
 
       immuno search BCMA --json
     """
-    from . import serialize
+    from .search import hit
 
     text = _words(words)
     source = compiled()
     found = source.search(text)
-    payload = _limited(serialize.envelope("search", query=text, hits=[serialize.hit(h) for h in found]), "hits", limit)
+    payload = _limited(envelope("search", query=text, hits=[hit(h) for h in found]), "hits", limit)
     emit(payload, _choose(json_, format_), "hits", as_of=_as_of(source), pager=not no_pager, headers=not no_headers)
     if found and all(h.how == "approximate" for h in found):
         sys.stderr.write(f"immuno: nothing holds {text!r}; these are close names (approximate)\n")

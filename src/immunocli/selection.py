@@ -59,7 +59,7 @@ def phase_numbers(text: str) -> frozenset[str]:
     out = set()
     for word in words:
         word = _ROMAN.get(word, word)
-        digits = re.match(r"^(\d)[a-c]?$", word)
+        digits = re.match(r"^([1-4])[a-c]?$", word)  # phases 1 to 4 exist; "5" is refused, not searched for
         if digits:
             out.add(digits.group(1))
         elif word:
@@ -175,7 +175,7 @@ def summary(shown: dict) -> str:
         words = []
         for m in ms:
             note = "" if m["how"] in ("exact", "alias") else f" ({m['how']} match for '{m['query']}')"
-            words.append(m["id"] + note)
+            words.append((m.get("name") if name == "target" else m["id"]) + note)
         parts.append(f"{name}: {', '.join(words)}")
     for name in ("modality", "phase"):
         if shown[name]:
