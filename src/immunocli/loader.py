@@ -363,7 +363,8 @@ def _approval(raw: RawFile) -> Approval:
     return Approval(id=d["id"], drugs=list(d["drugs"]), indication=d["indication"], text=d["text"],
                     date=str(d["date"]), trials=list(d["trials"]), source=source(d["source"]),
                     origin=raw.display, setting=d.get("setting"), biomarker=d.get("biomarker"),
-                    type=d.get("type"), notes=d.get("notes"))
+                    type=d.get("type"), notes=d.get("notes"),
+                    withdrawn=d["withdrawn"] if d.get("withdrawn") is True else _text(d.get("withdrawn")))
 
 
 def _endpoint(e: dict, raw: RawFile) -> Endpoint:

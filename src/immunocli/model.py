@@ -198,6 +198,7 @@ class Approval(Record):
     biomarker: str | None = None
     type: str | None = None
     notes: str | None = None
+    withdrawn: str | bool | None = None  # the date the indication was withdrawn, or True (date not read)
 
 
 @dataclass(slots=True)

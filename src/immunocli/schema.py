@@ -137,6 +137,8 @@ APPROVAL = obj(["id", "drugs", "indication", "text", "date", "trials", "source"]
     "biomarker": TEXT,
     "date": DATE,
     "type": {"enum": ["regular", "accelerated"]},
+    "withdrawn": {"anyOf": [DATE, {"const": True}], "description": "when the indication was withdrawn (a date, "
+                  "or true where the withdrawal is documented but its date was not read)"},
     "trials": {"type": "array", "items": ID},
     "source": SOURCE,
     "notes": TEXT,

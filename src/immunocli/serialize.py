@@ -141,7 +141,8 @@ def drug(d: Drug, k: Knowledge, approvals: list, trials: list[Trial]) -> dict:
 def approval(a, k: Knowledge) -> dict:
     return {"id": a.id, "drugs": [ref(k, "drug", d) for d in a.drugs], "indication": ref(k, "indication", a.indication),
             "setting": a.setting, "text": a.text, "biomarker": a.biomarker, "date": a.date, "type": a.type,
-            "trials": a.trials, "source": source(a.source), "notes": a.notes, "origin": a.origin}
+            "trials": a.trials, "source": source(a.source), "notes": a.notes, "origin": a.origin,
+            "withdrawn": a.withdrawn}
 
 
 def comparison_row(row: ComparisonRow, k: Knowledge) -> dict:
@@ -226,5 +227,4 @@ def knowledge_as_of(k: Knowledge) -> str | None:
     return max(dates) if dates else None
 
 
-def hit(h: Hit) -> dict:
-    return {"kind": h.kind, "id": h.id, "name": h.name, "match": h.how, "field": h.field, "text": h.text}
+from .search import hit  # noqa: E402,F401 - a hit in the contract, kept with search (no model on its path)

@@ -207,12 +207,18 @@ def _others(drugs: list[dict], own: str | None) -> str:
 
 def approvals_table(approvals: list[dict], title: str, own: str | None = None) -> Table:
     """One line per approval: date, disease, setting, biomarker, the other drugs, the trials."""
-    rows = [[a["date"], a["indication"]["id"], a.get("setting") or "", a.get("biomarker") or "",
+    rows = [[a["date"] + _withdrawn(a), a["indication"]["id"], a.get("setting") or "", a.get("biomarker") or "",
              _others(a["drugs"], own), ", ".join(a["trials"])] for a in approvals]
     stacked = [Line(" · ".join(c for c in [f"{r[0]} {r[1]}", r[2], r[3], r[4] and "with " + r[4], r[5]] if c), None, 2)
                for r in rows]
     return Table(title, ["date", "disease", "setting", "biomarker", "with", "trials"], rows, fixed={0, 1},
                  stacked=stacked)
+
+
+def _withdrawn(approval: dict) -> str:
+    """An indication no longer in force says so where its date is printed."""
+    when = approval.get("withdrawn")
+    return "" if not when else " (withdrawn)" if when is True else f" (withdrawn {when})"
 
 
 def approval_texts(approvals: list[dict]) -> list:
@@ -251,7 +257,8 @@ def drug_card(payload: dict, full: bool = False, approvals: bool = False, trials
     first = d.get("first_fda_approval")
     summary = [d.get("drug_class"), d["modality"], "targets " + ", ".join(d["targets"]) if d["targets"] else None,
                f"first FDA approval {first['date']}" if first else None,
-               f"{len(d['approvals'])} FDA approval(s)", f"{len(d['trials'])} trial(s)"]
+               f"{len(d['approvals'])} FDA approval(s)" + (f" ({n} since withdrawn)" if (n := sum(
+                   1 for a in d["approvals"] if a.get("withdrawn"))) else ""), f"{len(d['trials'])} trial(s)"]
     blocks: list = [Title(d["name"] + (f" · {' / '.join(d['brands'])}" if d["brands"] else "")),
                     Line(" · ".join(s for s in summary if s))]
     blocks.append(Fields([
