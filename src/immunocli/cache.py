@@ -46,7 +46,7 @@ KEEP = 8  # compiled files kept for other lists of directories (with and without
 # Modules whose code shapes the compiled form: an edited checkout must not answer from an old one.
 _CODE = ("cache.py", "loader.py", "model.py", "queries.py", "selection.py", "serialize.py", "contract.py",
          "index.py", "render/text.py", "render/plain.py", "render/flat.py", "yamlfile.py", "sanitize.py", "schema.py", "validate.py",
-         "indexed.py", "context.py", "listing.py")
+         "indexed.py", "context.py", "listing.py", "search.py")
 
 _TABLES = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
@@ -594,7 +594,7 @@ class Compiled:
         (all records where no word is that long, or, with a notice, where this SQLite lacks FTS5)."""
         from . import indexed
         from .index import check_query, normalise
-        from .queries import search_hits
+        from .search import search_hits
 
         words = [w for w in (normalise(w) for w in check_query(text).split()) if len(w) >= 3]
         full_text = indexed.has_full_text(self.db)

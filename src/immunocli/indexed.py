@@ -110,7 +110,7 @@ def _fill_heads(db, k, crc) -> None:
 def _write_documents(db, docs, crc) -> None:
     """Each record's search fields, their normalised keys, and the keys as one text for the FTS5 index (a
     space, which no key holds, between them: a word never matches across two)."""
-    from .queries import search_keys
+    from .search import search_keys
 
     rows = []
     for kind, rid, name, fields in docs:

@@ -11,6 +11,7 @@ from functools import cached_property
 
 from .index import NameIndex, Names, check_query, normalise
 from .model import ArmFigures, Drug, HazardRatio, Knowledge, Landmark, Result, Trial
+from .search import Hit, approximate, search_hits, search_keys  # noqa: F401 - part of this module's interface
 from .selection import CUT_CHOICES, SORT_CHOICES, Facts, Filters, compare_filters, select  # noqa: F401
 
 
@@ -94,20 +95,7 @@ class Catalogue:
         hits = search_hits(text, list(search_documents(self.knowledge)))
         return hits[:limit] if limit else hits
 
-    @staticmethod
-    def _approximate(key: str, names: list[tuple[str, str, str, list[str]]]) -> list["Hit"]:
-        """Names close to a query that matched nothing (a typo), each marked approximate: a suggestion."""
-        from rapidfuzz import fuzz, process
-
-        choices = {n: (kind, rid, name) for kind, rid, name, keys in names for n in keys if len(n) > 2}
-        found = process.extract(key, list(choices), scorer=fuzz.ratio, limit=5, processor=None)
-        seen, out = set(), []
-        for name_key, score, _ in found:
-            kind, rid, name = choices[name_key]
-            if score >= 75 and (kind, rid) not in seen:
-                seen.add((kind, rid))
-                out.append(Hit(kind, rid, name, "name", name, "approximate", 3))
-        return out
+    _approximate = staticmethod(approximate)
 
 
 def search_documents(k: Knowledge):
@@ -144,61 +132,6 @@ def trial_document(t: Trial, k: Knowledge) -> tuple[str, str, str, dict]:
                                    "arms": [a.label for a in t.arms],
                                    "drugs": [k.drugs[d].name for d in t.drugs if d in k.drugs],
                                    "notes": [t.notes or ""]}
-
-
-def search_keys(fields: dict[str, list[str]]) -> dict[str, list[str]]:
-    """A record's fields as search compares them (normalised); a compiled file stores them ready."""
-    return {f: [normalise(v) for v in values if v] for f, values in fields.items()}
-
-
-def search_hits(text: str, documents, every_document=None) -> list["Hit"]:
-    """The records among `documents` holding all the words, in any order and any field; exact names first,
-    then names that hold the words, then other text; where nothing matches, close names among
-    `every_document()` (default: `documents`, a list), marked `approximate`. A document may carry its
-    `search_keys` as a fifth item."""
-    query = check_query(text)
-    words = [w for w in (normalise(w) for w in query.split()) if w]
-    whole = normalise(query)
-    hits: list[Hit] = []
-    names: list[tuple[str, str, str, list[str]]] = []
-
-    def consider(kind: str, rid: str, name: str, fields: dict[str, list[str]], keys=None) -> None:
-        keys = keys if keys is not None else search_keys(fields)
-        name_keys = keys.get("name", []) + keys.get("aliases", []) + keys.get("brands", []) + keys.get("codes", [])
-        names.append((kind, rid, name, name_keys))
-        if not words or not all(any(w in v for vs in keys.values() for v in vs) for w in words):
-            return
-        if whole in name_keys:
-            rank, how, where = 0, "exact", "name"
-        elif all(any(w in v for v in name_keys) for w in words):
-            rank, how, where = 1, "name", "name"
-        else:
-            rank, how = 2, "text"
-            where = next(f for f, vs in keys.items() if any(words[0] in v for v in vs))
-        shown = next((v for v in fields[where] if v and words[0] in normalise(v)), fields[where][0] if fields[where] else "")
-        hits.append(Hit(kind, rid, name, where, shown, how, rank))
-
-    for document in documents:
-        consider(*document)
-    if not hits:
-        if every_document is not None:
-            names.clear()
-            for document in every_document():
-                consider(*document)
-        hits = Catalogue._approximate(whole, names)
-    hits.sort(key=lambda h: (h.rank, h.kind != "trial", h.name.casefold()))
-    return hits
-
-
-@dataclass(slots=True)
-class Hit:
-    kind: str
-    id: str
-    name: str
-    field: str
-    text: str
-    how: str = "text"  # exact | name | text | approximate
-    rank: int = 2
 
 
 @dataclass(slots=True)
