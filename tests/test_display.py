@@ -159,7 +159,7 @@ def test_drug_card_is_compact(immuno):
     lines = run.out.splitlines()
     card = run.out
     d = immuno("drug", "pembrolizumab", "--json").json()["drug"]
-    approvals = [line for line in lines if re.match(r"\d{4}-\d\d-\d\d  ", line)]
+    approvals = [line for line in lines if re.match(r"\d{4}-\d\d-\d\d( \(withdrawn[^)]*\))?  ", line)]
     assert len(approvals) == len(d["approvals"])  # one line each
     assert len(lines) < len(d["approvals"]) + len(d["trials"]) + 40
     assert "As approved" not in card  # the approvals' long texts only with --full
