@@ -707,11 +707,10 @@ class Selection:
         its completed JSON, so output streams whatever the cuts."""
         from .contract import compact
         from .render.flat import COMPARISON_COLUMNS, comparison_record, write_csv
-        from .render.plain import flat
         from .render.text import comparison_cells
 
         make = {"payload": compact,
-                "cells": lambda row: [flat(c.replace(_SEP, " ")) for c in comparison_cells(row)],
+                "cells": lambda row: [_cell(c) for c in comparison_cells(row)],
                 "csv": lambda row: write_csv(COMPARISON_COLUMNS, [comparison_record(row)], False)}[column]
         completed = {}
         if self.older:
@@ -757,6 +756,13 @@ def _knowledge_from(base: dict):
 
 
 _SEP = "\x1f"  # between a row's table cells (the ASCII unit separator)
+
+
+def _cell(text: str) -> str:
+    """A table cell as compiled: on one line, with no tab, so a TSV line is its cells joined as they are."""
+    from .render.plain import flat
+
+    return flat(text.replace(_SEP, " ")).replace("\t", " ").replace("\r", "")
 
 PARALLEL_FROM = 2000  # trial files; below this a forked build costs more than it saves
 SHARD_IDS = 10**9  # file ids of shard k start at k × this
@@ -859,7 +865,6 @@ def _fill(db: sqlite3.Connection, dirs, knowledge, files, stamps, progress, firs
     from .loader import no_gc, plain
     from .queries import Catalogue, trial_facts
     from .render.flat import comparison_record
-    from .render.plain import flat
     from .render.text import comparison_cells
 
     db.execute(f"PRAGMA application_id = {APPLICATION_ID}")  # the mark `_tidy` looks for
@@ -903,7 +908,7 @@ def _fill(db: sqlite3.Connection, dirs, knowledge, files, stamps, progress, firs
                 payload = serialize.comparison_row(facts.ref, knowledge)
                 values, text = marshal.dumps(facts.values()), compact(payload)
                 # cells as the plain table prints them (the one table drawn from compiled cells)
-                cells = _SEP.join(flat(c.replace(_SEP, " ")) for c in comparison_cells(payload))
+                cells = _SEP.join(_cell(c) for c in comparison_cells(payload))
                 # and its CSV line, as `--format csv` writes it
                 line = csv_line(comparison_record(payload))
                 rows.append((file, facts.endpoint, values, _crc(values), text, cells, line, _crc(text, cells, line)))

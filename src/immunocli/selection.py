@@ -255,15 +255,19 @@ def select(facts: list[Facts], f: Filters) -> list[Facts]:
     older: dict[tuple, list[Facts]] = {}
     if f.cut != "all":  # one result per comparison and population: the newest cut, or the primary
         best: dict[tuple, Facts] = {}
-        for x in kept:
-            key = x.same_comparison()
+        keys = [x.same_comparison() for x in kept]  # computed once: 100,000 rows are weighed here
+        preferred = _newer if f.cut == "latest" else _more_primary
+        for x, key in zip(kept, keys):
             held = best.get(key)
-            if held is None or _rank(x, f.cut) < _rank(held, f.cut):
+            if held is None or preferred(x, held):
                 best[key] = x
-        for x in kept:
-            if best[x.same_comparison()] is not x:
-                older.setdefault(x.same_comparison(), []).append(x)
-        kept = [x for x in kept if best[x.same_comparison()] is x]
+        chosen = []
+        for x, key in zip(kept, keys):
+            if best[key] is x:
+                chosen.append(x)
+            else:
+                older.setdefault(key, []).append(x)
+        kept = chosen
     kept = [x for x in kept
             if (f.population is None or f.population in x.population.casefold())
             and (f.drugs is None or any(d in x.drugs for d in f.drugs))
@@ -282,15 +286,14 @@ def select(facts: list[Facts], f: Filters) -> list[Facts]:
     return kept
 
 
-def _rank(x: Facts, cut: str) -> tuple:
-    """Smaller is preferred: the newest cut for `latest`; the primary (else the earliest) for `primary`."""
-    if cut == "latest":
-        return (_negate(x.published), x.result)
-    return (not x.primary_cut, x.published, x.result)
+def _newer(x: Facts, held: Facts) -> bool:
+    """For --cut latest: the newer cut; between results of one cut, the one listed first."""
+    return x.published > held.published or (x.published == held.published and x.result < held.result)
 
 
-def _negate(published: str) -> tuple:
-    return tuple(-ord(c) for c in published)
+def _more_primary(x: Facts, held: Facts) -> bool:
+    """For --cut primary: the cut marked primary, else the earliest; then the result listed first."""
+    return (not x.primary_cut, x.published, x.result) < (not held.primary_cut, held.published, held.result)
 
 
 _SORT_KEYS = {
