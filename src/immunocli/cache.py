@@ -831,6 +831,10 @@ def _merge(target: str, parts: list[str]) -> None:
         db.execute("INSERT INTO rows (file, endpoint, facts, facts_crc, payload, cells, csv, crc) "
                    "SELECT file, endpoint, facts, facts_crc, payload, cells, csv, crc FROM part.rows ORDER BY id")
         indexed.merge(db)
+        # each share dated its own trials: the knowledge is as new as the newest of them
+        db.execute("UPDATE meta SET value = (SELECT max(value) FROM (SELECT value FROM meta WHERE key = ? UNION ALL "
+                   "SELECT value FROM part.meta WHERE key = ?)) WHERE key = ?",
+                   ("knowledge_as_of",) * 3)
         db.commit()
         db.execute("DETACH DATABASE part")
     db.executescript(_INDEXES + indexed.INDEXES)
