@@ -95,8 +95,6 @@ class Catalogue:
         hits = search_hits(text, list(search_documents(self.knowledge)))
         return hits[:limit] if limit else hits
 
-    _approximate = staticmethod(approximate)
-
 
 def search_documents(k: Knowledge):
     """Every record as search reads it, (kind, id, name, {field: texts}), in the order ties keep: drugs,
