@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from .index import NameIndex, Names, check_query, normalise
+from .index import NameIndex, Names, normalise
 from .model import ArmFigures, Drug, HazardRatio, Knowledge, Landmark, Result, Trial
 from .search import Hit, approximate, search_hits, search_keys  # noqa: F401 - part of this module's interface
 from .selection import CUT_CHOICES, SORT_CHOICES, Facts, Filters, compare_filters, select  # noqa: F401
