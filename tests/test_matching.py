@@ -197,3 +197,23 @@ def test_the_table_says_what_each_filter_became(immuno):
 def test_every_vocabulary_can_be_listed(immuno, what, member):
     items = immuno("list", what, "--json").json()["items"]
     assert any(i["id"].casefold() == member.casefold() for i in items)
+
+
+@pytest.mark.parametrize("query", ["KEYNOTE-19", "KEYNOTE-18", "KEYNOTE-B18", "KEYNOTE-96", "CheckMate 8HX",
+                                   "CheckMate 7", "CheckMate 76"])
+def test_letters_glued_to_a_number_are_part_of_the_identifier(catalogue, query):
+    """KEYNOTE-D19, -A18, -B96 and CheckMate 8HW, 7FL, 76K are identifiers: never reached by a typo or a prefix."""
+    with pytest.raises((NotFound, Ambiguous)):
+        catalogue.trial_index.match(query)
+
+
+def test_a_family_name_lists_the_family(immuno):
+    for family, members in (("JAVELIN", ("JAVELIN Bladder 100", "JAVELIN Gastric 300")),
+                            ("EMPOWER", ("EMPOWER-Lung 1", "EMPOWER-CSCC-1"))):
+        run = immuno("trial", family)
+        assert run.code == 1 and all(m in run.err for m in members), run.err
+
+
+def test_a_target_given_to_drug_points_to_the_target_filter(immuno):
+    run = immuno("drug", "PD-1")
+    assert run.code == 1 and "--target PD-1" in run.err and run.out == ""
