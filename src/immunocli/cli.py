@@ -379,6 +379,15 @@ def _plot_text(rows: list[dict], pooled: dict | None, plot: bool, fmt: str) -> s
     return None
 
 
+def _drawable(rows: list[dict], pooled: dict | None, plot_file: str | None) -> None:
+    """A --plot-file with nothing to draw is refused before the answer is printed, not after it."""
+    if plot_file:
+        from .render import plot as forest
+
+        if not forest.items_from_rows(rows, pooled):
+            raise ImmunoError("--plot-file draws hazard ratios with their CI, and these rows have none")
+
+
 def _plots(rows: list[dict], pooled: dict | None, plot: bool, plot_file: str | None, fmt: str, title: str) -> None:
     if not (plot or plot_file):
         return
@@ -470,11 +479,12 @@ def trial(
     payload = source.trial_card(_words(query), exact)
     _announce([payload.get("match")])
     fmt = _choose(json_, format_)
-    emit(payload, fmt, "trial_card", as_of=_as_of(source), pager=not (no_pager or plot))
     t = payload["trial"]
     rows = [{"trial": {"id": t["id"], "name": f"{r['endpoint']['id']}"}, "endpoint": r["endpoint"],
              "population": r["population"], "cut": r["cut"], "hazard_ratio": hr, "hazard_ratios": r["hazard_ratios"]}
             for r in t["results"] for hr in r["hazard_ratios"]]
+    _drawable(rows, None, plot_file)
+    emit(payload, fmt, "trial_card", as_of=_as_of(source), pager=not (no_pager or plot))
     _plots(rows, None, plot, plot_file, fmt, f"{payload['trial']['name']}: hazard ratios")
 
 
@@ -564,7 +574,7 @@ def compare(
         else:
             from .render.text import COMPARISON_COLUMNS
 
-            table.tsv(COMPARISON_COLUMNS, found.complete("cells"), not no_headers)
+            table.tsv(COMPARISON_COLUMNS, found.complete("cells"), not no_headers, compiled=True)
             _stderr_notes(head, "comparison", len(found), [])
     else:
         from .queries import pool as pool_rows
@@ -581,6 +591,7 @@ def compare(
             payload["pooled"] = pooled(pool_rows(everything, pool_method, found.filters.get("drug")))
         payload["explain"] = explain
         plotted = everything if pool else rows
+        _drawable(plotted, payload.get("pooled"), plot_file)
         emit(payload, fmt, "comparison", pager=not no_pager, headers=not no_headers,
              plot=_plot_text(plotted, payload.get("pooled"), plot, fmt))
         _plots(plotted, payload.get("pooled"), False, plot_file, fmt,
