@@ -77,6 +77,9 @@ def _words(query) -> str:
     return " ".join(query) if isinstance(query, (list, tuple)) else query
 
 
+CardLimitOpt = Annotated[Optional[int], typer.Option("--limit", "-n", min=0, metavar="N", help="List at most N "
+                                                     "trials and approvals (on a terminal 25 unless --all).")]
+AllOpt = Annotated[bool, typer.Option("--all", help="On a terminal, list every trial and approval.")]
 LimitOpt = Annotated[Optional[int], typer.Option("--limit", "-n", min=0, metavar="N", help="Show the first N only.")]
 PlotOpt = Annotated[bool, typer.Option("--plot", help="Draw a forest plot of the hazard ratios under the table.")]
 PlotFileOpt = Annotated[Optional[str], typer.Option("--plot-file", metavar="FILE.svg|FILE.png",
@@ -404,13 +407,13 @@ def _plots(rows: list[dict], pooled: dict | None, plot: bool, plot_file: str | N
         sys.stderr.write(f"immuno: wrote {plot_file} ({len(items)} hazard ratios)\n")
 
 
-def _context_card(name: str, query, json_: bool, format_, no_pager: bool = False, exact: bool = False) -> None:
+def _context_card(name: str, query, json_: bool, format_, no_pager: bool = False, exact: bool = False,
+                  options: dict | None = None) -> None:
     """The indication, biomarker and irAE cards share one path: read from the compiled indexes, render."""
     source = compiled()
     payload = source.context_card(name, _words(query), exact)
     _announce([payload.get("match")])
-    emit(payload, _choose(json_, format_), name,
-         as_of=_as_of(source), pager=not no_pager)
+    emit(payload, _choose(json_, format_), name, as_of=_as_of(source), pager=not no_pager, options=options)
 
 
 def _limited(payload: dict, key: str, limit: int | None) -> dict:
@@ -431,6 +434,8 @@ def drug(
     full: Annotated[bool, typer.Option("--full", help="Also the approvals' texts and the trials' full results.")] = False,
     approvals: Annotated[bool, typer.Option("--approvals", help="Only the approvals, with their texts.")] = False,
     trials: Annotated[bool, typer.Option("--trials", help="Only the trials, with their full results.")] = False,
+    limit: CardLimitOpt = None,
+    all_: AllOpt = False,
     json_: JsonOpt = False,
     format_: CardFormatOpt = None,
     no_pager: NoPagerOpt = False,
@@ -449,7 +454,7 @@ def drug(
     payload = source.drug_card(_words(query), exact)
     _announce([payload.get("match")])
     emit(payload, _choose(json_, format_), "drug_card", as_of=_as_of(source), pager=not no_pager,
-         options={"full": full, "approvals": approvals, "trials": trials})
+         options={"full": full, "approvals": approvals, "trials": trials, "limit": limit, "all": all_})
 
 
 @app.command()
@@ -640,6 +645,8 @@ def indication(
     query: Annotated[list[str], typer.Argument(help="OncoTree code or disease name: NSCLC, lung cancer, melanoma …",
                                                show_default=False)],
     exact: ExactOpt = False,
+    limit: CardLimitOpt = None,
+    all_: AllOpt = False,
     json_: JsonOpt = False,
     format_: CardFormatOpt = None,
     no_pager: NoPagerOpt = False,
@@ -652,7 +659,7 @@ def indication(
 
       immuno indication "multiple myeloma" --json
     """
-    _context_card("indication_card", query, json_, format_, no_pager, exact)
+    _context_card("indication_card", query, json_, format_, no_pager, exact, {"limit": limit, "all": all_})
 
 
 @app.command()

@@ -252,7 +252,16 @@ def trials_table(summaries: list[dict], title: str, extra: tuple[str, str] | Non
     return Table(title, headers, rows, fixed={0, 3}, stacked=stacked)
 
 
-def drug_card(payload: dict, full: bool = False, approvals: bool = False, trials: bool = False) -> list:
+def _bounded(items: list, limit: int | None, what: str) -> tuple[list, list]:
+    """At most `limit` items, and a line saying how many more there are (a person reads a terminal; piped
+    and JSON output stay whole)."""
+    if limit is None or len(items) <= limit:
+        return items, []
+    return items[:limit], [Line(f"… and {len(items) - limit} more {what} (--all shows every one)", "dim")]
+
+
+def drug_card(payload: dict, full: bool = False, approvals: bool = False, trials: bool = False,
+              limit: int | None = None) -> list:
     d = payload["drug"]
     first = d.get("first_fda_approval")
     summary = [d.get("drug_class"), d["modality"], "targets " + ", ".join(d["targets"]) if d["targets"] else None,
@@ -269,13 +278,16 @@ def drug_card(payload: dict, full: bool = False, approvals: bool = False, trials
     ]))
     both = not (approvals or trials)
     if d["approvals"] and (both or approvals):
-        blocks += [Line(""), approvals_table(d["approvals"], f"FDA approvals ({len(d['approvals'])})", d["id"])]
+        shown, more = _bounded(d["approvals"], limit, "approvals")
+        blocks += [Line(""), approvals_table(shown, f"FDA approvals ({len(d['approvals'])})", d["id"]), *more]
         if full or approvals:
-            blocks += approval_texts(d["approvals"])
+            blocks += approval_texts(shown)
     if d["trials"] and (both or trials):
-        blocks += [Line(""), trials_table(d["trials"], f"Trials ({len(d['trials'])}), headline result at the newest cut")]
+        shown, more = _bounded(d["trials"], limit, "trials")
+        blocks += [Line(""), trials_table(shown, f"Trials ({len(d['trials'])}), headline result at the newest cut"),
+                   *more]
         if full or trials:
-            rows = [row for t in d["trials"] for row in t["headline"]]
+            rows = [row for t in shown for row in t["headline"]]
             blocks += [Line(""), comparison_table(rows, "Headline results in full")]
     if d.get("notes") and (full or both):
         blocks += [Line(""), Line(f"Notes: {d['notes']}")]
@@ -297,17 +309,19 @@ def _context_source(src: dict) -> str:
     return "Source: " + (src.get("citation") or "") + (f" — {src['section']}" if src.get("section") else "")
 
 
-def indication_card(payload: dict) -> list:
+def indication_card(payload: dict, limit: int | None = None) -> list:
     ind = payload["indication"]
     blocks: list = [Title(f"{ind['name']} ({ind['id']})" + (f" · OncoTree {ind['oncotree']}" if ind["oncotree"]
                                                            else " · no OncoTree code"))]
     if ind["includes"]:
         blocks.append(Line("Includes: " + ", ".join(ind["includes"])))
     for group in ind["settings"]:
-        blocks += [Line(""), trials_table(group["trials"], f"{group['setting']} — {len(group['trials'])} trial(s)",
-                                          ("immunotherapies", "immunotherapies"))]
+        shown, more = _bounded(group["trials"], limit, "trials")
+        blocks += [Line(""), trials_table(shown, f"{group['setting']} — {len(group['trials'])} trial(s)",
+                                          ("immunotherapies", "immunotherapies")), *more]
     if ind["approvals"]:
-        blocks += [Line(""), approvals_table(ind["approvals"], f"FDA approvals ({len(ind['approvals'])})")]
+        shown, more = _bounded(ind["approvals"], limit, "approvals")
+        blocks += [Line(""), approvals_table(shown, f"FDA approvals ({len(ind['approvals'])})"), *more]
     return blocks + [footer(payload)]
 
 

@@ -31,12 +31,21 @@ def _style() -> bool:
 
 
 def blocks(name: str, payload: dict, **options) -> list:
+    options.pop("all", None)
+    if name not in ("drug_card", "indication_card"):
+        options.pop("limit", None)
     return CARDS[name](payload, **options)
+
+
+CARD_LIMIT = 25  # trials or approvals a drug or indication card lists on a terminal, unless --all or --limit
 
 
 def card(name: str, payload: dict, pager: bool = True, **options) -> None:
     """A card: laid out for the terminal, or whole at its natural width when piped."""
     on_terminal = terminal()
+    if name in ("drug_card", "indication_card") and options.get("limit") is None and on_terminal \
+            and not options.get("all"):
+        options["limit"] = CARD_LIMIT
     out = page.lines(blocks(name, payload, **options), width() if on_terminal else None, _style())
     show("\n".join(out) + "\n", pager and on_terminal)
 
