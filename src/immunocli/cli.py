@@ -543,8 +543,6 @@ def compare(
                               setting=setting, phase=phase, population=population, year=year, cut=cut, sort=sort,
                               subgroups=subgroups, trial=trial, exclude=exclude, exact=exact)
     _announce(found.filters["matches"])
-    if pool and pool_method not in ("hksj", "reml", "dl"):
-        raise ImmunoError(f"--pool-method must be hksj, reml or dl, not {pool_method!r}")
     total = len(found)
     every = found.rows
     if limit is not None:  # what is shown; a pool and its plot weigh every row that matched
@@ -586,7 +584,8 @@ def compare(
         from .serialize import pooled
 
         shown = len(found)
-        found.rows = every
+        if pool:  # a pool weighs every matching row, whatever --limit shows
+            found.rows = every
         everything = list(found.complete_payloads())
         rows = everything[:shown]
         payload = envelope("comparison", as_of, filters=found.filters, rows=rows)
