@@ -7,7 +7,7 @@ import math
 import pytest
 
 from immunocli.stats import (
-    altman_nnt, chi2_sf, dersimonian_laird, describe_nnt, log_se_from_ci, number_needed_to_treat, random_effects,
+    altman_nnt, chi2_sf, dersimonian_laird, describe_nnt, log_se_from_ci, random_effects,
     t_quantile, tau2_dl,
 )
 
@@ -48,11 +48,6 @@ def test_identical_trials_have_no_heterogeneity():
 
 def test_se_from_a_ci_uses_its_level():
     assert round(log_se_from_ci(0.47, 0.997, 99.73), 4) == round((math.log(0.997) - math.log(0.47)) / (2 * 3.0), 4)
-
-
-@pytest.mark.parametrize("difference,nnt", [(15.6, 7), (10.0, 10), (33.4 - 16.3, 6), (0.0, None), (-2.0, None)])
-def test_number_needed_to_treat_rounds_up(difference, nnt):
-    assert number_needed_to_treat(difference) == nnt
 
 
 def test_reml_matches_metafor_on_the_bcg_data():

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .contract import SCHEMA_VERSION, envelope  # noqa: F401 - part of this module's interface
 from .model import ArmFigures, Cut, Drug, HazardRatio, Knowledge, Result, Source, Trial
-from .queries import Comparison, ComparisonRow, Hit, comparison_rows, select_cuts
+from .queries import Comparison, ComparisonRow, comparison_rows
 
 
 def source(s: Source | None) -> dict | None:

@@ -234,13 +234,6 @@ def expit(x: float) -> float:
 
 # --- derived figures -----------------------------------------------------------------------------------
 
-def number_needed_to_treat(difference_points: float) -> int | None:
-    """NNT from an absolute difference in percentage points, rounded up (None when no benefit)."""
-    if difference_points <= 0:
-        return None
-    return math.ceil(100 / difference_points)
-
-
 def altman_nnt(control_survival_pct: float, hazard_ratio: float) -> float | None:
     """Altman & Andersen (BMJ 1999): NNT at a time t from the control arm's survival S_c(t) and the HR,
     1 / (S_c^HR − S_c). Positive: benefit (NNTB); negative: harm (NNTH); None where it is undefined."""

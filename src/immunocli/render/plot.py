@@ -142,10 +142,12 @@ def forest_text(items: list[dict], width: int | None = None) -> str:
     one = col(1.0)
     lines = [f"{'study':<{label_w}} {'':<{plot_w}} {'HR (CI)':<{fig_w}} {'weight':>{weight_w}}".rstrip()]
     if two_lines:
-        lines = [f"study / HR (CI) / weight"]
+        lines = ["study / HR (CI) / weight"]
+    set_apart = False
     for item, figure, weight in zip(items, figures, weights):
-        if item["kind"] == "excluded" and not any(i["kind"] == "excluded" for i in items[:items.index(item)]):
-            lines.append(f"{'Not pooled (see the pooled block for why):':<{label_w}}")
+        if item["kind"] == "excluded" and not set_apart:  # the rows left out of the pool come after a heading
+            set_apart = True
+            lines.append("Not pooled (see the pooled block for why):")
         if item["kind"] == "pooled":
             lines.append("")
         cells = [" "] * plot_w
@@ -207,9 +209,10 @@ def forest_svg(items: list[dict], title: str = "Hazard ratios") -> str:
            f'<line class="no-effect" x1="{x(1):.2f}" y1="50" x2="{x(1):.2f}" y2="{height - 45}" stroke="#555" '
            'stroke-dasharray="4 3"/>']
     y = 60
+    set_apart = False
     for item in items:
-        if item["kind"] == "excluded" and "Not pooled" not in out[-1] and not any(
-                'class="excluded"' in line for line in out):
+        if item["kind"] == "excluded" and not set_apart:
+            set_apart = True
             y += 6
             out.append(f'<text x="{pad}" y="{y + 4}" font-style="italic" fill="#555">Not pooled</text>')
             y += row_h
