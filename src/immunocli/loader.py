@@ -293,7 +293,7 @@ def _text(value) -> str | None:
 
 def source(data: dict, key: str = "") -> Source:
     return Source(key=key, citation=data["citation"], pmid=_text(data.get("pmid")), doi=data.get("doi"),
-                  url=data.get("url"), verified_in=list(data.get("verified_in", [])))
+                  url=data.get("url"), verified_in=list(data.get("verified_in", [])), kind=data.get("kind"))
 
 
 def _ci(value) -> tuple | None:

@@ -39,6 +39,7 @@ class Source(Record):
     doi: str | None = None
     url: str | None = None
     verified_in: list[str] = field(default_factory=list)
+    kind: str | None = None  # journal | congress | label | registry | press
 
     @property
     def link(self) -> str | None:

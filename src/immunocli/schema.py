@@ -31,7 +31,7 @@ COUNT = {"type": "integer", "minimum": 0, "maximum": 100_000_000}
 P_VALUE = {"type": "string", "pattern": r"^\s*[<>≤≥=]?\s*(0?\.\d+|1(\.0+)?|\d(\.\d+)?[eE×x]10?\^?-?\d+)\s*$",
            "description": "as printed, e.g. \"<0.001\" or \"0.053\""}
 
-from .vocabulary import ANALYSES, CUT_KINDS, MODALITIES, OUTCOMES, ROLES, SETTINGS  # noqa: E402,F401 - part of the schema
+from .vocabulary import ANALYSES, CUT_KINDS, MODALITIES, OUTCOMES, ROLES, SETTINGS, SOURCE_KINDS  # noqa: E402,F401 - part of the schema
 
 
 def obj(required: list[str], props: dict[str, Any], **extra: Any) -> dict:
@@ -40,6 +40,7 @@ def obj(required: list[str], props: dict[str, Any], **extra: Any) -> dict:
 
 SOURCE = obj(["citation"], {
     "citation": TEXT,
+    "kind": {"enum": SOURCE_KINDS},
     "pmid": {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "string", "pattern": r"^\d{1,9}$"}]},
     "doi": {"type": "string", "pattern": r"^10\.\d{4,9}/\S+$"},
     "url": {"type": "string", "pattern": r"^https?://\S+$"},

@@ -14,7 +14,7 @@ from .queries import Comparison, ComparisonRow, comparison_rows
 def source(s: Source | None) -> dict | None:
     if s is None:
         return None
-    return {"citation": s.citation, "pmid": s.pmid, "doi": s.doi, "url": s.url, "link": s.link,
+    return {"citation": s.citation, "kind": s.kind, "pmid": s.pmid, "doi": s.doi, "url": s.url, "link": s.link,
             "verified_in": s.verified_in}
 
 

@@ -16,3 +16,5 @@ CUT_KINDS = ["primary", "interim", "final", "update"]
 ANALYSES = ["itt", "primary", "subgroup", "sensitivity", "per-protocol", "safety"]
 MAIN_ANALYSES = ("itt", "primary", "safety")  # what `compare` shows without --subgroups
 OUTCOMES = ["met", "not-met", "mixed", "descriptive"]
+# What a source is: a journal paper is expected to carry its PMID or DOI; the others may have none.
+SOURCE_KINDS = ["journal", "congress", "label", "registry", "press"]
