@@ -186,6 +186,21 @@ def test_a_changed_byte_inside_a_row_is_caught(built):
     one_clean_line(done.stderr)
 
 
+@pytest.mark.parametrize("args", [("drug", "pembrolizumab", "--json"), ("indication", "MEL", "--json"),
+                                  ("drug", "pembrolizumab", "--full")])
+def test_a_changed_byte_in_a_card_summary_is_caught_when_it_is_read(built, args):
+    """A card's trial summaries are read only when written: a damaged one still rebuilds, and the answer is
+    the whole knowledge's."""
+    run(*args, cache_dir=built)
+    with sqlite3.connect(compiled_file(built)) as db:
+        assert db.execute("UPDATE summaries SET summary = replace(summary, 'KEYNOTE-942', 'KEYNOTE-9X2') "
+                          "WHERE trial = 'keynote-942'").rowcount == 1
+    done = run(*args, cache_dir=built)
+    assert done.returncode == 0 and "KEYNOTE-9X2" not in done.stdout and "KEYNOTE-942" in done.stdout
+    assert "damaged" in done.stderr
+    one_clean_line(done.stderr)
+
+
 # --- 4. freshness: in-place edits, restored mtimes --------------------------------------------------
 
 def test_the_drug_card_sees_a_trial_edited_in_place_to_add_the_drug(user_dir, tmp_path):

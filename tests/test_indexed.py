@@ -12,6 +12,7 @@ import pytest
 
 from immunocli import cache, context, indexed, serialize
 from immunocli.cache import Compiled
+from immunocli.contract import indented
 from immunocli.layout import data_dirs
 from immunocli.listing import items
 from immunocli.queries import Catalogue
@@ -26,7 +27,7 @@ QUERIES = ["melanoma", "pd l1 cps", "pembrolizumab", "Keytruda", "keynot", "coli
 
 def text(value) -> str:
     """The JSON as written: key order counts, as it does for the output."""
-    return json.dumps(value, ensure_ascii=False)
+    return indented(value)
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +62,7 @@ def assert_all_equal(compiled: Compiled, cat: Catalogue) -> None:
         assert [serialize.hit(h) for h in compiled.search(query)] == [serialize.hit(h) for h in cat.search(query)], query
     for what in indexed.LISTED:
         assert text(compiled.list_items(what)) == text(items(k, what)), what
-    assert [json.loads(t) for t in compiled.trial_items()] == items(k, "trials")
+    assert [json.loads(t) for chunk in compiled.trial_items() for t in chunk] == items(k, "trials")
 
 
 def test_indexed_answers_equal_whole_knowledge_answers_on_the_bundled_data(bundled):

@@ -33,6 +33,7 @@ import os
 import sqlite3
 import stat
 import sys
+import zlib
 from pathlib import Path
 
 from . import __version__
@@ -53,6 +54,7 @@ CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE dirs(path TEXT PRIMARY KEY, mtime_ns INTEGER, ctime_ns INTEGER);
 CREATE TABLE files(id INTEGER PRIMARY KEY, path TEXT, size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, shared INTEGER);
 CREATE TABLE base(knowledge BLOB, names BLOB, crc INTEGER);
+CREATE TABLE stamps(blob BLOB, crc INTEGER);
 CREATE TABLE trials(id TEXT PRIMARY KEY, file INTEGER, name TEXT, origin TEXT, data TEXT, card BLOB, data_crc INTEGER,
                     card_crc INTEGER);
 CREATE TABLE names(key TEXT, trial TEXT, crc INTEGER);
@@ -73,12 +75,15 @@ class Damaged(Exception):
 
 
 def _crc(*parts) -> int:
-    import zlib
-
-    crc = 0
-    for part in parts:
-        crc = zlib.crc32(part if isinstance(part, bytes) else str(part).encode("utf-8", "surrogatepass") + b"\x00", crc)
-    return crc
+    """CRC-32 of the parts, each text followed by a NUL (bytes as they are): one encoding when all are text."""
+    try:
+        return zlib.crc32(("\x00".join(parts) + "\x00").encode("utf-8", "surrogatepass"))
+    except TypeError:  # bytes or numbers among them: the same sum, part by part
+        crc = 0
+        for part in parts:
+            crc = zlib.crc32(part if isinstance(part, bytes) else str(part).encode("utf-8", "surrogatepass") + b"\x00",
+                             crc)
+        return crc
 
 
 def _checked(crc: int, *parts):
@@ -366,8 +371,10 @@ class Compiled:
 
     def _fresh(self, file_ids) -> bool:
         """Are these trial files (None: all of them) unchanged? If not, rebuild and say so."""
-        if file_ids is None:
-            stamps = self.db.execute("SELECT path, size, mtime_ns, ctime_ns FROM files WHERE shared = 0").fetchall()
+        if file_ids is None:  # every trial file's stamp in one blob: 10,000 rows cost more to read than to stat
+            blob, crc = self.db.execute("SELECT blob, crc FROM stamps").fetchone()
+            _checked(crc, blob)
+            stamps = marshal.loads(blob)
         else:
             ids = sorted(set(file_ids))
             stamps = [s for chunk in range(0, len(ids), 500) for s in self.db.execute(
@@ -503,10 +510,31 @@ class Compiled:
         for _attempt in range(2):
             match = self.names().match("drug", query, exact_only)
             drug = indexed.head(self.db, _checked, "drug", match.id)
-            drug["trials"] = indexed.drug_trials(self.db, _checked, match.id)
+            drug["trials"] = self._late(indexed.drug_trials(self.db, _checked, match.id))
             if self._fresh(None):
                 break
         return {**envelope("drug", drug=drug), "match": match.to_dict()}
+
+    def _late(self, encoded):
+        """An Encoded list whose texts are read when first written: a damaged read rebuilds the file once
+        and reads the same trials' texts from it (nothing is written before they are read)."""
+        from .errors import ImmunoError
+
+        load = encoded._load
+
+        def read(keys):
+            try:
+                return load(keys, db=self.db)  # the file now open: another list's read may have rebuilt it
+            except (sqlite3.Error, Damaged) as exc:
+                self._recover(exc)
+            try:
+                return load(keys, db=self.db)
+            except (sqlite3.Error, Damaged, KeyError) as exc:
+                raise ImmunoError(f"the compiled cache was damaged ({exc}) while the answer was being read; it "
+                                  "has been rebuilt: run the command again") from None
+
+        encoded._load = read
+        return encoded
 
     @_guarded
     def context_card(self, name: str, query: str, exact_only: bool = False) -> dict:
@@ -536,7 +564,8 @@ class Compiled:
             match = self.names().match("indication", query, exact_only)
             card = indexed.head(db, _checked, name, match.id)
             covered = card.pop("covered")
-            card["indication"]["settings"] = indexed.indication_settings(db, _checked, covered, SETTINGS)
+            card["indication"]["settings"] = [{**group, "trials": self._late(group["trials"])} for group in
+                                              indexed.indication_settings(db, _checked, covered, SETTINGS)]
         else:
             from .index import NameIndex
 
@@ -567,18 +596,18 @@ class Compiled:
         return indexed.trial_columns(self.db, _checked)
 
     def trial_items(self, line: bool = False):
-        """Every trial's `list` item as compact JSON (`line`: as its TSV line), by name, streamed (the trial
-        files checked first). A damaged chunk before any output rebuilds and reads anew; after it, the
-        answer fails (as `compare`)."""
+        """Every trial's `list` item as compact JSON (`line`: as its TSV line), by name, streamed in chunks
+        (lists of texts; the trial files checked first). A damaged chunk before any output rebuilds and
+        reads anew; after it, the answer fails (as `compare`)."""
         from . import indexed
         from .errors import ImmunoError
 
         given = 0
         try:
             self._fresh(None)
-            for text in indexed.trial_items(self.db, _checked, line):
+            for chunk in indexed.trial_items(self.db, _checked, line):
                 given += 1
-                yield text
+                yield chunk
         except (sqlite3.Error, Damaged) as exc:
             if given or self._recovered:
                 if not self._recovered:
@@ -839,6 +868,7 @@ def _merge(target: str, parts: list[str]) -> None:
         db.execute("DETACH DATABASE part")
     db.executescript(_INDEXES + indexed.INDEXES)
     indexed.index_text(db)
+    _write_stamps(db)
     db.commit()
     db.close()
 
@@ -938,7 +968,15 @@ def _fill(db: sqlite3.Connection, dirs, knowledge, files, stamps, progress, firs
     indexed.fill(db, knowledge, _crc, full_text=indexes)
     if indexes:
         db.executescript(_INDEXES + indexed.INDEXES)
+        _write_stamps(db)
     db.commit()
+
+
+def _write_stamps(db: sqlite3.Connection) -> None:
+    """The trial files' stamps as one blob, for the whole-knowledge answers' check."""
+    blob = marshal.dumps(db.execute("SELECT path, size, mtime_ns, ctime_ns FROM files WHERE shared = 0 "
+                                    "ORDER BY id").fetchall())
+    db.execute("INSERT INTO stamps VALUES (?, ?)", (blob, _crc(blob)))
 
 
 def _csv_writer():

@@ -758,7 +758,7 @@ def list_(
     source = compiled()
     fmt = _choose(json_, format_)
     if what.value == "trials":  # every trial's item as compiled, by name: streamed when nothing cuts it
-        texts = source.trial_items()
+        texts = (text for chunk in source.trial_items() for text in chunk)
         if limit is None and fmt in ("json", "ndjson"):
             from .contract import json_chunks
 
@@ -773,8 +773,9 @@ def list_(
             count = 0
             if not no_headers:
                 sys.stdout.write("\t".join(columns) + "\n")
-            for count, line in enumerate(source.trial_items(line=True), 1):
-                sys.stdout.write(line + "\n")
+            for chunk in source.trial_items(line=True):
+                sys.stdout.write("\n".join(chunk) + "\n")
+                count += len(chunk)
             sys.stdout.flush()
             _stderr_notes(envelope("list", what="trials", items=[]), "listing", count, [])
             return

@@ -25,8 +25,63 @@ def stamp(payload: dict, knowledge_as_of: str | None) -> dict:
     return payload
 
 
+class Encoded:
+    """A list whose items are kept as the indented JSON they are written as (each at depth 0), decoded only
+    when read: a card of thousands of trials is written as it was compiled, not decoded and encoded again.
+    `cells` are each item's table cells as render.cards makes them from the same item; the texts may be
+    read only when first wanted (`load(keys)`), so that a table never reads them."""
+
+    __slots__ = ("_texts", "cells", "_keys", "_load")
+
+    def __init__(self, texts: list[str] | None, cells: list[list[str]], keys: list | None = None, load=None):
+        self._texts, self.cells, self._keys, self._load = texts, cells, keys, load
+
+    @property
+    def texts(self) -> list[str]:
+        if self._texts is None:
+            self._texts = self._load(self._keys)
+        return self._texts
+
+    def __len__(self) -> int:
+        return len(self.cells)
+
+    def __bool__(self) -> bool:
+        return bool(self.cells)
+
+    def __getitem__(self, at):
+        if isinstance(at, slice):
+            if self._texts is None:
+                return Encoded(None, self.cells[at], self._keys[at], self._load)
+            return Encoded(self._texts[at], self.cells[at])
+        return json.loads(self.texts[at])
+
+    def __iter__(self):
+        return map(json.loads, self.texts)
+
+    def __eq__(self, other) -> bool:
+        return list(self) == list(other)
+
+    def __repr__(self) -> str:
+        return f"Encoded({len(self.cells)} items)"
+
+    def written(self, pad: str) -> str:
+        """The list as `indented` writes it at this depth (JSON strings hold no raw newline)."""
+        if not self.cells:
+            return "[]"
+        inner = pad + "  "
+        step = "\n" + inner
+        return "[" + step + ("," + step).join(t.replace("\n", step) for t in self.texts) + "\n" + pad + "]"
+
+
+def _listed(value):
+    """json.dumps's fallback for an Encoded list."""
+    if type(value) is Encoded:
+        return list(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
 def compact(value) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_listed)
 
 
 def indented(value) -> str:
@@ -69,6 +124,8 @@ def indented(value) -> str:
                 elif type(item) in (dict, list, tuple):
                     add(sep + text(key) + ": ")
                     walk(item, inner)
+                elif type(item) is Encoded:
+                    add(sep + text(key) + ": " + item.written(inner))
                 else:
                     raise _Unusual
                 sep = ",\n" + inner
@@ -86,6 +143,8 @@ def indented(value) -> str:
                 elif type(item) in (dict, list, tuple):
                     add(sep)
                     walk(item, inner)
+                elif type(item) is Encoded:
+                    add(sep + item.written(inner))
                 else:
                     raise _Unusual
                 sep = ",\n" + inner
@@ -99,7 +158,7 @@ def indented(value) -> str:
     try:
         walk(value, "")
     except (_Unusual, RecursionError):
-        return json.dumps(value, ensure_ascii=False, indent=2, allow_nan=False)
+        return json.dumps(value, ensure_ascii=False, indent=2, allow_nan=False, default=_listed)
     return "".join(parts)
 
 

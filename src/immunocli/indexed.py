@@ -16,13 +16,15 @@ whole-knowledge search does. Where FTS5 is missing it scans the stored fields, a
 from __future__ import annotations
 
 import json
-import marshal
 import sqlite3
+
+from .contract import Encoded, indented
 
 TABLES = """
 CREATE TABLE heads(kind TEXT, id TEXT, payload TEXT, crc INTEGER, PRIMARY KEY (kind, id));
 CREATE TABLE summaries(trial TEXT, name TEXT, sort_name TEXT, indication TEXT, year INTEGER, setting TEXT,
-                       summary BLOB, therapies TEXT, crc INTEGER, item TEXT, line TEXT, item_crc INTEGER);
+                       cells TEXT, therapies TEXT, crc INTEGER, item TEXT, item_crc INTEGER, line TEXT, line_crc INTEGER,
+                       summary_crc INTEGER, summary TEXT);
 CREATE TABLE marks(biomarker TEXT, trial TEXT, name TEXT, entry TEXT, crc INTEGER);
 CREATE TABLE rates(endpoint TEXT, trial TEXT, name TEXT, payloads TEXT, crc INTEGER);
 CREATE TABLE search_docs(seq INTEGER PRIMARY KEY, grp INTEGER, kind TEXT, id TEXT, name TEXT, fields TEXT,
@@ -128,6 +130,8 @@ def _fill_trials(db, k, crc) -> None:
     from .index import normalise
     from .listing import items
     from .queries import comparison_rows, select_cuts, trial_document
+    from .contract import indented
+    from .render.cards import summary_cells
     from .render.table import _tsv_cell
 
     listed = {item["id"]: item for item in items(k, "trials")}
@@ -143,12 +147,17 @@ def _fill_trials(db, k, crc) -> None:
         experimental = [d for a in t.arms if a.role != "control" for d in a.drugs]
         therapies = _compact(sorted({k.drugs[d].name for d in experimental
                                      if d in k.drugs and k.drugs[d].modality not in ("chemotherapy", "other")}))
-        # the summary marshalled (plain data: quicker to read than JSON); the list item as the JSON it is written as
-        summary, item = marshal.dumps(serialize.trial_summary(t, k)), _compact(listed[t.id])
+        # the summary as the indented JSON a card writes it, and its cells in a card's table (tab-joined: a
+        # cell holds no tab or newline); the list item as the JSON it is written as. The summary, the large
+        # one, is the row's last column: SQLite reads a column by walking the record up to it
+        found = serialize.trial_summary(t, k)
+        summary, cells = indented(found), "\t".join(summary_cells(found))
+        item = _compact(listed[t.id])
         # and its line of `list trials` piped, as render.table.tsv writes it
         line = "\t".join(_tsv_cell(value) for column, value in listed[t.id].items() if column != "origin")
-        summaries.append((t.id, t.name, t.name.casefold(), t.indication, t.year, t.setting, summary, therapies,
-                          crc(t.id, summary, therapies), item, line, crc(t.id, item, line)))
+        summaries.append((t.id, t.name, t.name.casefold(), t.indication, t.year, t.setting, cells, therapies,
+                          crc(t.id, cells, therapies), item, crc(t.id, item), line, crc(t.id, line),
+                          crc(t.id, summary), summary))
         texts = [normalise(x or "") for x in (*t.biomarkers, t.population, *(r.population for r in t.results))]
         for bid, keys in markers:
             if any(mentions(keys, text) for text in texts):
@@ -164,7 +173,7 @@ def _fill_trials(db, k, crc) -> None:
                 text = _compact(found)
                 rates.append((endpoint, t.id, t.name, text, crc(endpoint, t.id, text)))
         docs.append(trial_document(t, k))
-    db.executemany("INSERT INTO summaries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", summaries)
+    db.executemany("INSERT INTO summaries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", summaries)
     db.executemany("INSERT INTO marks VALUES (?, ?, ?, ?, ?)", marks)
     db.executemany("INSERT INTO rates VALUES (?, ?, ?, ?, ?)", rates)
     _write_documents(db, docs, crc)
@@ -193,41 +202,61 @@ def head(db, checked, kind: str, rid: str):
 
 
 def _summaries(db, checked, query: str, params) -> list[tuple]:
-    """The rows, checked, with each summary made plain data again (the cycle collector off meanwhile: a
-    card of thousands of trials is hundreds of thousands of acyclic objects)."""
-    import gc
-
+    """The rows (trial, cells, therapies, crc, …), checked."""
     rows = db.execute(query, params).fetchall()
-    for trial, summary, therapies, crc, *_ in rows:
-        checked(crc, trial, summary, therapies)
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        return [(row[0], marshal.loads(row[1]), *row[2:]) for row in rows]
-    finally:
-        if collecting:
-            gc.enable()
+    for trial, cells, therapies, crc, *_ in rows:
+        checked(crc, trial, cells, therapies)
+    return rows
 
 
-_SUMMARY = "SELECT trial, summary, therapies, crc"
+_SUMMARY = "SELECT trial, cells, therapies, crc"
 
 
-def drug_trials(db, checked, drug_id: str) -> list[dict]:
-    """The drug card's trials: each trial with the drug, by name (then as compiled)."""
+def _texts(db, checked, trials: list[str]) -> list[str]:
+    """The summaries' JSON texts of these trials, in their order, checked (read only when written or decoded);
+    KeyError for a trial the file does not hold."""
+    found = {}
+    for start in range(0, len(trials), 500):
+        chunk = trials[start:start + 500]
+        for trial, summary, crc in db.execute(
+                f"SELECT trial, summary, summary_crc FROM summaries WHERE trial IN ({','.join('?' * len(chunk))})",
+                chunk):
+            checked(crc, trial, summary)
+            found[trial] = summary
+    return [found[t] for t in trials]
+
+
+def drug_trials(db, checked, drug_id: str) -> Encoded:
+    """The drug card's trials: each trial with the drug, by name (then as compiled). Their texts are read
+    when first wanted, from `db` (the file a rebuild made, if one did meanwhile)."""
     rows = _summaries(db, checked, f"{_SUMMARY} FROM summaries WHERE trial IN "
                       "(SELECT trial FROM trial_drugs WHERE drug = ?) ORDER BY name, rowid", (drug_id,))
-    return [r[1] for r in rows]
+    return Encoded(None, [r[1].split("\t") for r in rows], [r[0] for r in rows],
+                   lambda trials, db=db: _texts(db, checked, trials))
 
 
 def indication_settings(db, checked, covered: list[str], order: list[str]) -> list[dict]:
-    """The indication card's settings: trials of the indication and those below it, newest first."""
+    """The indication card's settings: trials of the indication and those below it, newest first, each
+    summary with its immunotherapies (the key added last, as the whole-knowledge card adds it)."""
     marks = ",".join("?" * len(covered))
     rows = _summaries(db, checked, f"{_SUMMARY}, setting FROM summaries WHERE indication IN ({marks}) "
                       "ORDER BY -coalesce(year, 0), name, rowid", covered)
-    by_setting: dict[str, list[dict]] = {}
-    for _trial, summary, therapies, _crc, setting in rows:
-        by_setting.setdefault(setting, []).append({**summary, "immunotherapies": json.loads(therapies)})
-    return [{"setting": s, "trials": by_setting[s]} for s in order if s in by_setting]
+    therapies_of: dict[str, list[str]] = {}
+    by_setting: dict[str, tuple[list, list]] = {}
+    for trial, cells, therapies, _crc, setting in rows:
+        trials, lines = by_setting.setdefault(setting, ([], []))
+        trials.append(trial)
+        names = therapies_of[trial] = json.loads(therapies)
+        line = cells.split("\t")
+        line.insert(4, ", ".join(names))
+        lines.append(line)
+
+    def load(trials: list[str], db=db) -> list[str]:
+        return [text[:-2] + ',\n  "immunotherapies": ' + indented(therapies_of[t]).replace("\n", "\n  ") + "\n}"
+                for t, text in zip(trials, _texts(db, checked, trials))]
+
+    return [{"setting": s, "trials": Encoded(None, by_setting[s][1], by_setting[s][0], load)}
+            for s in order if s in by_setting]
 
 
 def biomarker_trials(db, checked, biomarker_id: str) -> list[dict]:
@@ -251,17 +280,16 @@ def irae_rates(db, checked, endpoints: list[str]) -> list[dict]:
 
 def trial_items(db, checked, line: bool = False):
     """Every trial's `list` item as compact JSON (`line`: as a TSV line), by name: streamed a chunk at a time,
-    each chunk checked before any of it is given out."""
-    cursor = db.execute("SELECT trial, item, line, item_crc FROM summaries ORDER BY sort_name, rowid")
-    at = 2 if line else 1
+    each chunk checked before any of it is given out (a chunk joined: one write per chunk)."""
+    column = "line, line_crc" if line else "item, item_crc"
+    cursor = db.execute(f"SELECT trial, {column} FROM summaries ORDER BY sort_name, rowid")
     while True:
         chunk = cursor.fetchmany(2000)
         if not chunk:
             return
-        for trial, item, text, crc in chunk:
-            checked(crc, trial, item, text)
-        for row in chunk:
-            yield row[at]
+        for trial, text, crc in chunk:
+            checked(crc, trial, text)
+        yield [row[1] for row in chunk]
 
 
 def has_full_text(db) -> bool:
@@ -286,8 +314,8 @@ def documents(db, checked, words: list[str] | None):
 
 def trial_columns(db, checked) -> list[str] | None:
     """The columns of `list trials` piped (the first item's, as render.table.listing_rows takes them)."""
-    found = db.execute("SELECT trial, item, line, item_crc FROM summaries ORDER BY sort_name, rowid LIMIT 1").fetchone()
+    found = db.execute("SELECT trial, item, item_crc FROM summaries ORDER BY sort_name, rowid LIMIT 1").fetchone()
     if found is None:
         return None
-    checked(found[3], *found[:3])
+    checked(found[2], *found[:2])
     return [column for column in json.loads(found[1]) if column != "origin"]

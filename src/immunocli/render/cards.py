@@ -233,22 +233,33 @@ def _summary_headline(summary: dict) -> str:
     return " · ".join(headline_parts(rows[0]))
 
 
-def trials_table(summaries: list[dict], title: str, extra: tuple[str, str] | None = None) -> Table:
+def summary_cells(s: dict, extra: str | None = None) -> list[str]:
+    """A trial's line in a drug or indication card (compiled beside its summary, so that a card of
+    thousands of trials is laid out without decoding them); `extra`: the key of a fifth column's list."""
+    cells = [s["name"], s["indication"]["id"], s["setting"], s["phase"], OUTCOME.get(s.get("primary_outcome") or "", ""),
+             _summary_headline(s)]
+    if extra:
+        cells.insert(4, ", ".join(s.get(extra) or []))
+    return cells
+
+
+def trials_table(summaries, title: str, extra: tuple[str, str] | None = None) -> Table:
     """One line per trial with its headline result."""
     headers = ["trial", "disease", "setting", "phase", "primary", "headline result"]
-    rows = [[s["name"], s["indication"]["id"], s["setting"], s["phase"], OUTCOME.get(s.get("primary_outcome") or "", ""),
-             _summary_headline(s)] for s in summaries]
     if extra:
         headers.insert(4, extra[0])
-        for row, s in zip(rows, summaries):
-            row.insert(4, ", ".join(s.get(extra[1]) or []))
-    stacked = []
-    for row in rows:
-        outcome = f"primary {row[-2]}" if row[-2] else ""
-        stacked.append(Line(" · ".join(c for c in [row[0], f"{row[1]} {row[2]}", f"phase {row[3]}", *row[4:-2], outcome]
+    compiled = getattr(summaries, "cells", None)
+    rows = compiled if compiled is not None else [summary_cells(s, extra and extra[1]) for s in summaries]
+
+    def stacked() -> list:  # made only for a terminal too narrow for the columns
+        out = []
+        for row in rows:
+            outcome = f"primary {row[-2]}" if row[-2] else ""
+            out.append(Line(" · ".join(c for c in [row[0], f"{row[1]} {row[2]}", f"phase {row[3]}", *row[4:-2], outcome]
                                        if c), "bold", 2))
-        if row[-1]:
-            stacked.append(Line(row[-1], None, 4))
+            if row[-1]:
+                out.append(Line(row[-1], None, 4))
+        return out
     return Table(title, headers, rows, fixed={0, 3}, stacked=stacked)
 
 

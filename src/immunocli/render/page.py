@@ -54,7 +54,8 @@ class Fields(Block):
 
 class Table(Block):
     """Columns of cells; `fixed` columns hold figures and never wrap; `stacked` is what to show instead
-    when the table is stacked; `spaced` puts a blank line between rows of several lines."""
+    when the table is stacked (blocks, or a function that makes them); `spaced` puts a blank line between
+    rows of several lines."""
 
     __slots__ = ("title", "headers", "rows", "fixed", "stacked", "spaced")
 
@@ -138,13 +139,15 @@ def _cell_lines(cell) -> list[str]:
 
 def _grid(block: Table, columns: list[int], width: int | None) -> list[str] | None:
     """Aligned columns; labels wrap to fit `width`, figures never. None when the figures alone do not fit."""
-    natural = {i: max([len(h) for h in block.headers[i].split("\n")]
-                      + [len(line) for r in block.rows for line in _cell_lines(r[i])]) for i in columns}
+    heads = {i: block.headers[i].split("\n") for i in columns}
+    cells = [[_cell_lines(r[i]) for i in columns] for r in block.rows]  # each cell's lines, split once
+    natural = {i: max([len(h) for h in heads[i]] + [len(line) for r in cells for line in r[k]])
+               for k, i in enumerate(columns)}
     widths = dict(natural)
     if width is not None:
         least = {i: natural[i] if i in block.fixed else
-                 max([len(w) for r in block.rows for line in _cell_lines(r[i]) for w in line.split(" ")]
-                     + [len(h) for h in block.headers[i].split("\n")] + [min(natural[i], 12)]) for i in columns}
+                 max([len(w) for r in cells for line in r[k] for w in line.split(" ")]
+                     + [len(h) for h in heads[i]] + [min(natural[i], 12)]) for k, i in enumerate(columns)}
         room = width - GAP * (len(columns) - 1) - 1
         if sum(least.values()) > room:
             return None
@@ -152,29 +155,31 @@ def _grid(block: Table, columns: list[int], width: int | None) -> list[str] | No
         want = {i: natural[i] - least[i] for i in columns}
         total = sum(want.values())
         widths = {i: least[i] + (want[i] if total <= spare else want[i] * spare // total) for i in columns}
+    fitted = [widths[i] for i in columns]
 
-    def fit(i: int, cell) -> list[str]:
-        if i in block.fixed or width is None:
-            return _cell_lines(cell)
-        return [piece for line in _cell_lines(cell)
-                for piece in ([line] if len(line) <= widths[i] else wrap(line, widths[i]))]
+    def fit(i: int, parts: list[str]) -> list[str]:
+        if width is None or i in block.fixed:
+            return parts
+        return [piece for line in parts for piece in ([line] if len(line) <= widths[i] else wrap(line, widths[i]))]
 
-    def row_lines(cells: list) -> list[str]:
-        parts = [fit(i, cells[i]) for i in columns]
+    def row_lines(parts_of: list[list[str]]) -> list[str]:
+        parts = [fit(i, p) for i, p in zip(columns, parts_of)]
+        if all(len(p) == 1 for p in parts):  # the common case: one line a row
+            return ["  ".join(p[0].ljust(w) for p, w in zip(parts, fitted)).rstrip()]
         height = max(len(p) for p in parts)
-        return ["  ".join((p[k] if k < len(p) else "").ljust(widths[i])
-                          for i, p in zip(columns, parts)).rstrip() for k in range(height)]
+        return ["  ".join((p[k] if k < len(p) else "").ljust(w) for p, w in zip(parts, fitted)).rstrip()
+                for k in range(height)]
 
-    return [*row_lines(block.headers),
+    return [*row_lines([heads[i] for i in columns]),
             "  ".join("─" * widths[i] for i in columns),
-            *(line for k, r in enumerate(block.rows)
+            *(line for k, r in enumerate(cells)
               for line in ([""] if block.spaced and k else []) + row_lines(r))]
 
 
 def _stacked(block: Table, columns: list[int], width: int | None, paint, style: bool) -> list[str]:
     """One block per row: its first cell, then "header value" pairs on as few lines as fit."""
     if block.stacked is not None:
-        return lines(block.stacked, width, style)
+        return lines(block.stacked() if callable(block.stacked) else block.stacked, width, style)
     out = []
     first, rest = columns[0], columns[1:]
     for r in block.rows:
