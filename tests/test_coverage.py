@@ -57,13 +57,29 @@ def test_approvals_by_drug(knowledge, drug, at_least):
 
 def test_registered_trials_carry_their_nct_id(knowledge):
     missing = sorted(t.id for t in knowledge.trials.values() if not t.nct)
-    # pre-registration pooled analyses and a few trials whose registry number was not seen in a text
-    assert len(missing) <= 10, missing
+    # pre-registration trials and pooled analyses (IMPACT, GELF-86, the HD IL-2 pools, denileukin's
+    # phase 3), and trials whose registry number was not seen in a text (docs/coverage.md)
+    assert len(missing) <= 7, missing
 
 
-def test_trial_cards_cite_a_pmid_or_doi(knowledge):
-    cited = sum(1 for t in knowledge.trials.values() if any(s.pmid or s.doi for s in t.sources.values()))
-    assert cited / len(knowledge.trials) >= 0.80  # target 95%: see docs/coverage.md for the ones left
+NOT_PAPERS = {"congress", "label", "registry", "press"}
+
+
+def test_every_trial_card_whose_paper_has_one_cites_its_pmid_or_doi(knowledge):
+    """A card cites a PMID or DOI unless every source of it says it is no journal paper: results given only
+    at a congress, in an FDA text or a registry record, or by the sponsor, not yet in a paper."""
+    cards = list(knowledge.trials.values())
+    cited = [t for t in cards if any(s.pmid or s.doi for s in t.sources.values())]
+    unpublished = [t for t in cards if t not in cited and all(s.kind in NOT_PAPERS for s in t.sources.values())]
+    assert len(cited) / (len(cards) - len(unpublished)) >= 0.95  # the rest: docs/coverage.md
+    assert len(unpublished) <= len(cards) // 15, [t.id for t in unpublished]
+
+
+def test_every_source_of_a_card_without_pmid_or_doi_says_what_it_is(knowledge):
+    """So that a paper whose identifier is missing is never taken for a congress abstract that has none."""
+    unsaid = sorted(t.id for t in knowledge.trials.values() if not any(s.pmid or s.doi for s in t.sources.values())
+                    and any(s.kind is None for s in t.sources.values()))
+    assert unsaid == []
 
 
 def test_every_result_has_a_figure(knowledge):

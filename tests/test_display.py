@@ -167,6 +167,18 @@ def test_drug_card_is_compact(immuno):
     assert "As approved" in full and d["approvals"][-1]["text"] in full
 
 
+@pytest.mark.parametrize("args", [["drug", "nivolumab"], ["indication", "MEL"], ["trial", "KEYNOTE-942"],
+                                  ["compare", "-e", "OS"], ["drug", "nivolumab", "--format", "markdown"]])
+def test_written_figures_hold_plain_spaces(immuno, args):
+    """A figure is kept whole with no-break spaces while laid out; what is written holds plain ones, so
+    that `grep "HR 0.56"` or a copy and paste finds the figure."""
+    out = immuno(*args).out
+    assert "\u00a0" not in out
+    for width in WIDTHS:
+        assert not any("\u00a0" in line for line in page.lines(cards.drug_card(immuno("drug", "nivolumab", "--json")
+                                                                                   .json()), width))
+
+
 def test_drug_card_sections(immuno):
     only_approvals = immuno("drug", "nivolumab", "--approvals").out
     assert "FDA approvals" in only_approvals and "Trials (" not in only_approvals

@@ -16,6 +16,7 @@ whole-knowledge search does. Where FTS5 is missing it scans the stored fields, a
 from __future__ import annotations
 
 import json
+import marshal
 import sqlite3
 
 from .contract import Encoded, indented
@@ -23,12 +24,13 @@ from .contract import Encoded, indented
 TABLES = """
 CREATE TABLE heads(kind TEXT, id TEXT, payload TEXT, crc INTEGER, PRIMARY KEY (kind, id));
 CREATE TABLE summaries(trial TEXT, name TEXT, sort_name TEXT, indication TEXT, year INTEGER, setting TEXT,
-                       cells TEXT, therapies TEXT, crc INTEGER, item TEXT, item_crc INTEGER, line TEXT, line_crc INTEGER,
+                       cells TEXT, therapies TEXT, crc INTEGER, item TEXT, item_crc INTEGER, line TEXT,
                        summary_crc INTEGER, summary TEXT);
 CREATE TABLE marks(biomarker TEXT, trial TEXT, name TEXT, entry TEXT, crc INTEGER);
 CREATE TABLE rates(endpoint TEXT, trial TEXT, name TEXT, payloads TEXT, crc INTEGER);
-CREATE TABLE search_docs(seq INTEGER PRIMARY KEY, grp INTEGER, kind TEXT, id TEXT, name TEXT, fields TEXT,
-                         keys TEXT, text TEXT, crc INTEGER);
+CREATE TABLE listing(kind TEXT, seq INTEGER, text TEXT, crc INTEGER, PRIMARY KEY (kind, seq));
+CREATE TABLE search_docs(seq INTEGER PRIMARY KEY, grp INTEGER, kind TEXT, id TEXT, name TEXT, doc BLOB,
+                         crc INTEGER, text TEXT);
 """
 INDEXES = """
 CREATE INDEX summaries_trial ON summaries(trial);
@@ -118,11 +120,11 @@ def _write_documents(db, docs, crc) -> None:
     for kind, rid, name, fields in docs:
         keys = search_keys(fields)
         text = " ".join(key for values in keys.values() for key in values)
-        encoded, keys = _compact(fields), _compact(keys)
-        rows.append((_GROUP.get(kind, 2), kind, rid, name, encoded, keys, text,
-                     crc(kind, rid, name, encoded, keys, text)))
-    db.executemany("INSERT INTO search_docs (grp, kind, id, name, fields, keys, text, crc) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        doc = marshal.dumps((fields, keys))  # plain data: quicker to read than JSON
+        # the checksum covers what a search reads (the text only feeds the FTS5 index, whose finds are
+        # checked against the keys), and the text is the row's last column: it is never read
+        rows.append((_GROUP.get(kind, 2), kind, rid, name, doc, text, crc(kind, rid, name, doc)))
+    db.executemany("INSERT INTO search_docs (grp, kind, id, name, doc, text, crc) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
 
 
 def _fill_trials(db, k, crc) -> None:
@@ -156,7 +158,7 @@ def _fill_trials(db, k, crc) -> None:
         # and its line of `list trials` piped, as render.table.tsv writes it
         line = "\t".join(_tsv_cell(value) for column, value in listed[t.id].items() if column != "origin")
         summaries.append((t.id, t.name, t.name.casefold(), t.indication, t.year, t.setting, cells, therapies,
-                          crc(t.id, cells, therapies), item, crc(t.id, item), line, crc(t.id, line),
+                          crc(t.id, cells, therapies), item, crc(t.id, item), line,
                           crc(t.id, summary), summary))
         texts = [normalise(x or "") for x in (*t.biomarkers, t.population, *(r.population for r in t.results))]
         for bid, keys in markers:
@@ -173,7 +175,7 @@ def _fill_trials(db, k, crc) -> None:
                 text = _compact(found)
                 rates.append((endpoint, t.id, t.name, text, crc(endpoint, t.id, text)))
         docs.append(trial_document(t, k))
-    db.executemany("INSERT INTO summaries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", summaries)
+    db.executemany("INSERT INTO summaries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", summaries)
     db.executemany("INSERT INTO marks VALUES (?, ?, ?, ?, ?)", marks)
     db.executemany("INSERT INTO rates VALUES (?, ?, ?, ?, ?)", rates)
     _write_documents(db, docs, crc)
@@ -183,8 +185,8 @@ def merge(db: sqlite3.Connection) -> None:
     """Add an attached share's (`part`) trials to these tables; the heads are every share's alike."""
     for table in TRIAL_TABLES:
         db.execute(f"INSERT INTO {table} SELECT * FROM part.{table}")
-    db.execute("INSERT INTO search_docs (grp, kind, id, name, fields, keys, text, crc) "
-               "SELECT grp, kind, id, name, fields, keys, text, crc FROM part.search_docs WHERE grp = 1 ORDER BY seq")
+    db.execute("INSERT INTO search_docs (grp, kind, id, name, doc, text, crc) "
+               "SELECT grp, kind, id, name, doc, text, crc FROM part.search_docs WHERE grp = 1 ORDER BY seq")
 
 
 # --- answering -------------------------------------------------------------------------------------
@@ -278,18 +280,31 @@ def irae_rates(db, checked, endpoints: list[str]) -> list[dict]:
     return out
 
 
-def trial_items(db, checked, line: bool = False):
-    """Every trial's `list` item as compact JSON (`line`: as a TSV line), by name: streamed a chunk at a time,
-    each chunk checked before any of it is given out (a chunk joined: one write per chunk)."""
-    column = "line, line_crc" if line else "item, item_crc"
-    cursor = db.execute(f"SELECT trial, {column} FROM summaries ORDER BY sort_name, rowid")
+LISTING_CHUNK = 2000  # trials a stored chunk of `list trials` holds
+
+
+def write_listing(db: sqlite3.Connection, crc) -> None:
+    """`list trials` as it is written, in chunks of lines by name (items as compact JSON, and TSV lines):
+    made once the trials are all in (after a parallel build's merge), so a listing reads a few rows."""
+    cursor = db.execute("SELECT item, line FROM summaries ORDER BY sort_name, rowid")
+    seq = 0
     while True:
-        chunk = cursor.fetchmany(2000)
+        chunk = cursor.fetchmany(LISTING_CHUNK)
         if not chunk:
             return
-        for trial, text, crc in chunk:
-            checked(crc, trial, text)
-        yield [row[1] for row in chunk]
+        items, lines = "\n".join(r[0] for r in chunk), "\n".join(r[1] for r in chunk)
+        db.executemany("INSERT INTO listing VALUES (?, ?, ?, ?)",
+                       [("item", seq, items, crc("item", seq, items)), ("line", seq, lines, crc("line", seq, lines))])
+        seq += 1
+
+
+def trial_items(db, checked, line: bool = False):
+    """Every trial's `list` item as compact JSON (`line`: as a TSV line), by name: streamed a stored chunk at
+    a time (a list of texts), each chunk checked before any of it is given out."""
+    kind = "line" if line else "item"
+    for seq, text, crc in db.execute("SELECT seq, text, crc FROM listing WHERE kind = ? ORDER BY seq", (kind,)):
+        checked(crc, kind, seq, text)
+        yield text.split("\n")
 
 
 def has_full_text(db) -> bool:
@@ -299,16 +314,16 @@ def has_full_text(db) -> bool:
 def documents(db, checked, words: list[str] | None):
     """Search's candidates, in the whole-knowledge order: those holding every word of three characters or
     more (FTS5), or every record (`words` None)."""
-    columns = "SELECT d.kind, d.id, d.name, d.fields, d.keys, d.text, d.crc FROM search_docs AS d"
+    columns = "SELECT d.kind, d.id, d.name, d.doc, d.crc FROM search_docs AS d"
     if words is None:
         cursor = db.execute(f"{columns} ORDER BY d.grp, d.seq")
     else:
         cursor = db.execute(f"{columns} JOIN search_text ON search_text.rowid = d.seq WHERE search_text MATCH ? "
                             "ORDER BY d.grp, d.seq", (" AND ".join(f'"{w}"' for w in words),))
     out = []
-    for kind, rid, name, fields, keys, text, crc in cursor:
-        checked(crc, kind, rid, name, fields, keys, text)
-        out.append((kind, rid, name, json.loads(fields), json.loads(keys)))
+    for kind, rid, name, doc, crc in cursor:
+        checked(crc, kind, rid, name, doc)
+        out.append((kind, rid, name, *marshal.loads(doc)))
     return out
 
 

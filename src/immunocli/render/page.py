@@ -117,7 +117,8 @@ def lines(blocks: list, width: int | None = None, style: bool = False) -> list[s
                 out += [" " * pad + b for b in body[1:]]
         elif isinstance(block, Table):
             out += _table(block, width, style, paint)
-    return [line.rstrip() for line in out]
+    # a figure's joining spaces are plain spaces again in what is written: grep "HR 0.56" must find it
+    return [line.rstrip().replace(NBSP, " ") for line in out]
 
 
 def _table(block: Table, width: int | None, style: bool, paint) -> list[str]:
@@ -139,6 +140,10 @@ def _cell_lines(cell) -> list[str]:
 
 def _grid(block: Table, columns: list[int], width: int | None) -> list[str] | None:
     """Aligned columns; labels wrap to fit `width`, figures never. None when the figures alone do not fit."""
+    if width is None:
+        quick = _one_line_grid(block, columns)
+        if quick is not None:
+            return quick
     heads = {i: block.headers[i].split("\n") for i in columns}
     cells = [[_cell_lines(r[i]) for i in columns] for r in block.rows]  # each cell's lines, split once
     natural = {i: max([len(h) for h in heads[i]] + [len(line) for r in cells for line in r[k]])
@@ -174,6 +179,22 @@ def _grid(block: Table, columns: list[int], width: int | None) -> list[str] | No
             "  ".join("─" * widths[i] for i in columns),
             *(line for k, r in enumerate(cells)
               for line in ([""] if block.spaced and k else []) + row_lines(r))]
+
+
+def _one_line_grid(block: Table, columns: list[int]) -> list[str] | None:
+    """Piped, a table whose every cell is one line (a drug card's thousands of trials): padded as they are.
+    None when a cell or header has several lines."""
+    rows = [[str(r[i]) if _present(r[i]) else "" for i in columns] for r in block.rows]  # as _cell_lines
+    heads = [block.headers[i] for i in columns]
+    if any("\n" in c for row in rows for c in row) or any("\n" in h for h in heads):
+        return None
+    widths = [max(map(len, column)) for column in zip(heads, *rows)]
+    last = len(widths) - 1
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(c.ljust(w) if k < last else c for k, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+    return [line(heads), "  ".join("─" * w for w in widths), *map(line, rows)]
 
 
 def _stacked(block: Table, columns: list[int], width: int | None, paint, style: bool) -> list[str]:
@@ -224,4 +245,4 @@ def markdown(blocks: list) -> str:
             out.append("|" + "---|" * len(columns))
             out += ["| " + " | ".join(_md(r[i]) if _present(r[i]) else "" for i in columns) + " |" for r in block.rows]
             out.append("")
-    return "\n".join(out).rstrip("\n") + "\n"
+    return "\n".join(out).rstrip("\n").replace(NBSP, " ") + "\n"
