@@ -193,7 +193,7 @@ def test_a_changed_byte_in_a_card_summary_is_caught_when_it_is_read(built, args)
     the whole knowledge's."""
     run(*args, cache_dir=built)
     with sqlite3.connect(compiled_file(built)) as db:
-        assert db.execute("UPDATE summaries SET summary = replace(summary, 'KEYNOTE-942', 'KEYNOTE-9X2') "
+        assert db.execute("UPDATE summary_texts SET summary = replace(summary, 'KEYNOTE-942', 'KEYNOTE-9X2') "
                           "WHERE trial = 'keynote-942'").rowcount == 1
     done = run(*args, cache_dir=built)
     assert done.returncode == 0 and "KEYNOTE-9X2" not in done.stdout and "KEYNOTE-942" in done.stdout

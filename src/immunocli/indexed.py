@@ -24,8 +24,8 @@ from .contract import Encoded, indented
 TABLES = """
 CREATE TABLE heads(kind TEXT, id TEXT, payload TEXT, crc INTEGER, PRIMARY KEY (kind, id));
 CREATE TABLE summaries(trial TEXT, name TEXT, sort_name TEXT, indication TEXT, year INTEGER, setting TEXT,
-                       cells TEXT, therapies TEXT, crc INTEGER, item TEXT, item_crc INTEGER, line TEXT,
-                       summary_crc INTEGER, summary TEXT);
+                       cells TEXT, therapies TEXT, crc INTEGER, item TEXT, item_crc INTEGER, line TEXT);
+CREATE TABLE summary_texts(trial TEXT PRIMARY KEY, crc INTEGER, summary TEXT);
 CREATE TABLE marks(biomarker TEXT, trial TEXT, name TEXT, entry TEXT, crc INTEGER);
 CREATE TABLE rates(endpoint TEXT, trial TEXT, name TEXT, payloads TEXT, crc INTEGER);
 CREATE TABLE listing(kind TEXT, seq INTEGER, text TEXT, crc INTEGER, PRIMARY KEY (kind, seq));
@@ -39,7 +39,7 @@ CREATE INDEX summaries_sort ON summaries(sort_name);
 CREATE INDEX marks_biomarker ON marks(biomarker);
 CREATE INDEX rates_endpoint ON rates(endpoint);
 """
-TRIAL_TABLES = ("summaries", "marks", "rates")  # one share's trials each: merged whole
+TRIAL_TABLES = ("summaries", "summary_texts", "marks", "rates")  # one share's trials each: merged whole
 # Search's full-text index: trigrams of the normalised fields, as stored (no case folding: they are folded).
 _FTS = ("CREATE VIRTUAL TABLE search_text USING fts5(text, content='search_docs', content_rowid='seq', "
         "tokenize='trigram case_sensitive 1')")
@@ -144,22 +144,22 @@ def _fill_trials(db, k, crc) -> None:
     def mentions(keys, text) -> bool:
         return any(key in text for key in keys)
 
-    summaries, marks, rates, docs = [], [], [], []
+    summaries, summary_texts, marks, rates, docs = [], [], [], [], []
     for t in k.trials.values():
         experimental = [d for a in t.arms if a.role != "control" for d in a.drugs]
         therapies = _compact(sorted({k.drugs[d].name for d in experimental
                                      if d in k.drugs and k.drugs[d].modality not in ("chemotherapy", "other")}))
-        # the summary as the indented JSON a card writes it, and its cells in a card's table (tab-joined: a
-        # cell holds no tab or newline); the list item as the JSON it is written as. The summary, the large
-        # one, is the row's last column: SQLite reads a column by walking the record up to it
+        # the summary as the indented JSON a card writes it (in a table of its own: the summaries' rows stay
+        # small, so a card's thousand rows are read from few pages), and its cells in a card's table
+        # (tab-joined: a cell holds no tab or newline); the list item as the JSON it is written as
         found = serialize.trial_summary(t, k)
         summary, cells = indented(found), "\t".join(summary_cells(found))
         item = _compact(listed[t.id])
         # and its line of `list trials` piped, as render.table.tsv writes it
         line = "\t".join(_tsv_cell(value) for column, value in listed[t.id].items() if column != "origin")
         summaries.append((t.id, t.name, t.name.casefold(), t.indication, t.year, t.setting, cells, therapies,
-                          crc(t.id, cells, therapies), item, crc(t.id, item), line,
-                          crc(t.id, summary), summary))
+                          crc(t.id, cells, therapies), item, crc(t.id, item), line))
+        summary_texts.append((t.id, crc(t.id, summary), summary))
         texts = [normalise(x or "") for x in (*t.biomarkers, t.population, *(r.population for r in t.results))]
         for bid, keys in markers:
             if any(mentions(keys, text) for text in texts):
@@ -175,7 +175,8 @@ def _fill_trials(db, k, crc) -> None:
                 text = _compact(found)
                 rates.append((endpoint, t.id, t.name, text, crc(endpoint, t.id, text)))
         docs.append(trial_document(t, k))
-    db.executemany("INSERT INTO summaries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", summaries)
+    db.executemany("INSERT INTO summaries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", summaries)
+    db.executemany("INSERT INTO summary_texts VALUES (?, ?, ?)", summary_texts)
     db.executemany("INSERT INTO marks VALUES (?, ?, ?, ?, ?)", marks)
     db.executemany("INSERT INTO rates VALUES (?, ?, ?, ?, ?)", rates)
     _write_documents(db, docs, crc)
@@ -221,7 +222,7 @@ def _texts(db, checked, trials: list[str]) -> list[str]:
     for start in range(0, len(trials), 500):
         chunk = trials[start:start + 500]
         for trial, summary, crc in db.execute(
-                f"SELECT trial, summary, summary_crc FROM summaries WHERE trial IN ({','.join('?' * len(chunk))})",
+                f"SELECT trial, summary, crc FROM summary_texts WHERE trial IN ({','.join('?' * len(chunk))})",
                 chunk):
             checked(crc, trial, summary)
             found[trial] = summary
