@@ -24,3 +24,18 @@ def test_piped_cards_are_whole_unless_limited(immuno):
     limited = immuno("drug", "pembrolizumab", "--limit", "3").out
     assert f"… and {len(d['trials']) - 3} more trials" in limited
     assert "more trials" in immuno("indication", "NSCLC", "-n", "2").out
+
+
+def test_limit_cuts_a_card_s_json_and_csv_and_says_how_long_each_list_was(immuno):
+    whole = immuno("drug", "pembrolizumab", "--json").json()["drug"]
+    cut = immuno("drug", "pembrolizumab", "--json", "--limit", "3").json()["drug"]
+    assert cut["trials"] == whole["trials"][:3] and cut["total_trials"] == len(whole["trials"]) > 3
+    assert cut["approvals"] == whole["approvals"][:3] and cut["total_approvals"] == len(whole["approvals"])
+    assert "total_trials" not in whole and "total_approvals" not in whole
+    csv_rows = immuno("drug", "pembrolizumab", "--format", "csv", "--limit", "3").out.splitlines()[1:]
+    assert {row.split(",")[1] for row in csv_rows} == {t["id"] for t in whole["trials"][:3]}
+    indication = immuno("indication", "NSCLC", "--json", "-n", "2").json()["indication"]
+    full = immuno("indication", "NSCLC", "--json").json()["indication"]
+    for group, all_of in zip(indication["settings"], full["settings"]):
+        assert group["trials"] == all_of["trials"][:2]
+        assert group.get("total") == (len(all_of["trials"]) if len(all_of["trials"]) > 2 else None)

@@ -179,6 +179,14 @@ def test_written_figures_hold_plain_spaces(immuno, args):
                                                                                    .json()), width))
 
 
+def test_a_source_that_is_no_paper_says_what_it_is(immuno):
+    """A figure from a congress abstract or a sponsor's report is read differently from one in a paper."""
+    card = immuno("trial", "KEYNOTE-905").out
+    assert re.search(r"^  Source: .*\[congress abstract\]$", card, re.M)
+    paper = [line for line in immuno("trial", "KEYNOTE-024").out.splitlines() if line.startswith("  Source:")]
+    assert paper and not any(line.endswith("]") for line in paper)
+
+
 def test_drug_card_sections(immuno):
     only_approvals = immuno("drug", "nivolumab", "--approvals").out
     assert "FDA approvals" in only_approvals and "Trials (" not in only_approvals

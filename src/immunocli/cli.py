@@ -78,7 +78,8 @@ def _words(query) -> str:
 
 
 CardLimitOpt = Annotated[Optional[int], typer.Option("--limit", "-n", min=0, metavar="N", help="List at most N "
-                                                     "trials and approvals (on a terminal 25 unless --all).")]
+                                                     "trials and approvals, in every format (on a terminal 25 "
+                                                     "unless --all).")]
 AllOpt = Annotated[bool, typer.Option("--all", help="On a terminal, list every trial and approval.")]
 LimitOpt = Annotated[Optional[int], typer.Option("--limit", "-n", min=0, metavar="N", help="Show the first N only.")]
 PlotOpt = Annotated[bool, typer.Option("--plot", help="Draw a forest plot of the hazard ratios under the table.")]
@@ -413,13 +414,41 @@ def _context_card(name: str, query, json_: bool, format_, no_pager: bool = False
     source = compiled()
     payload = source.context_card(name, _words(query), exact)
     _announce([payload.get("match")])
-    emit(payload, _choose(json_, format_), name, as_of=_as_of(source), pager=not no_pager, options=options)
+    fmt = _choose(json_, format_)
+    if fmt in ("json", "csv"):  # the table and Markdown views bound their own lists
+        payload = _card_limited(payload, (options or {}).get("limit"))
+    emit(payload, fmt, name, as_of=_as_of(source), pager=not no_pager, options=options)
 
 
 def _limited(payload: dict, key: str, limit: int | None) -> dict:
     """The first `limit` items; `total` says how many there were."""
     if limit is not None and len(payload[key]) > limit:
         payload = {**payload, key: payload[key][:limit], "total": len(payload[key])}
+    return payload
+
+
+def _card_limited(payload: dict, limit: int | None) -> dict:
+    """A drug or indication card's JSON or CSV with `--limit N`: at most N trials (in each setting) and N
+    approvals, as its table lists them, each list cut saying its `total` beside it (`total_trials`,
+    `total_approvals`; a setting's `total`)."""
+    if limit is None:
+        return payload
+    kind = payload.get("kind")
+    if kind == "drug":
+        body = payload["drug"]
+        for key in ("trials", "approvals"):
+            if len(body[key]) > limit:
+                body = {**body, key: body[key][:limit], f"total_{key}": len(body[key])}
+        return {**payload, "drug": body}
+    if kind == "indication":
+        body = payload["indication"]
+        settings = [group if len(group["trials"]) <= limit else
+                    {**group, "trials": group["trials"][:limit], "total": len(group["trials"])}
+                    for group in body["settings"]]
+        body = {**body, "settings": settings}
+        if len(body["approvals"]) > limit:
+            body = {**body, "approvals": body["approvals"][:limit], "total_approvals": len(body["approvals"])}
+        return {**payload, "indication": body}
     return payload
 
 
@@ -453,7 +482,10 @@ def drug(
     source = compiled()
     payload = source.drug_card(_words(query), exact)
     _announce([payload.get("match")])
-    emit(payload, _choose(json_, format_), "drug_card", as_of=_as_of(source), pager=not no_pager,
+    fmt = _choose(json_, format_)
+    if fmt in ("json", "csv"):  # the table and Markdown views bound their own lists
+        payload = _card_limited(payload, limit)
+    emit(payload, fmt, "drug_card", as_of=_as_of(source), pager=not no_pager,
          options={"full": full, "approvals": approvals, "trials": trials, "limit": limit, "all": all_})
 
 

@@ -120,11 +120,18 @@ def landmarks(items: list[dict]) -> str:
     return "; ".join(out)
 
 
+# What a source is, said beside it when it is not a journal paper: a figure from a congress abstract or a
+# sponsor's report is read differently from one in a paper.
+SOURCE_KINDS = {"congress": "congress abstract", "label": "FDA text", "registry": "registry record",
+                "press": "sponsor or news report"}
+
+
 def source(src: dict | None) -> str:
     if not src:
         return ""
     ident = f"PMID {src['pmid']}" if src.get("pmid") else (f"doi:{src['doi']}" if src.get("doi") else src.get("url") or "")
-    return f"{src['citation']} ({ident})" if ident else src["citation"]
+    kind = SOURCE_KINDS.get(src.get("kind") or "")
+    return (f"{src['citation']} ({ident})" if ident else src["citation"]) + (f" [{kind}]" if kind else "")
 
 
 def cut(c: dict) -> str:
