@@ -108,7 +108,8 @@ class _RunsCode:
 def test_a_pickle_planted_in_the_cache_is_never_loaded(built, tmp_path):
     marker = tmp_path / "pwned"
     with sqlite3.connect(compiled_file(built)) as db:
-        db.execute("UPDATE base SET knowledge = ?", (pickle.dumps(_RunsCode(marker)),))
+        planted = pickle.dumps(_RunsCode(marker))
+        db.execute("UPDATE base SET knowledge = ?, names = ?", (planted, planted))
     done = run("drug", "pembrolizumab", "--json", cache_dir=built)
     assert done.returncode == 0 and json.loads(done.stdout)["drug"]["id"] == "pembrolizumab"
     assert not marker.exists()

@@ -53,7 +53,7 @@ _TABLES = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE dirs(path TEXT PRIMARY KEY, mtime_ns INTEGER, ctime_ns INTEGER);
 CREATE TABLE files(id INTEGER PRIMARY KEY, path TEXT, size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, shared INTEGER);
-CREATE TABLE base(knowledge BLOB, names BLOB, crc INTEGER);
+CREATE TABLE base(knowledge BLOB, knowledge_crc INTEGER, names BLOB, names_crc INTEGER);
 CREATE TABLE stamps(blob BLOB, crc INTEGER);
 CREATE TABLE trials(id TEXT PRIMARY KEY, file INTEGER, name TEXT, origin TEXT, data TEXT, card BLOB, data_crc INTEGER,
                     card_crc INTEGER);
@@ -420,8 +420,8 @@ class Compiled:
         Stored as marshalled plain data (the checked file data), made into objects by the loader's own
         constructors: a compiled file can hold nothing that runs when read."""
         if self._base is None:
-            blob, names, crc = self.db.execute("SELECT knowledge, names, crc FROM base").fetchone()
-            _checked(crc, blob, names)
+            blob, crc = self.db.execute("SELECT knowledge, knowledge_crc FROM base").fetchone()
+            _checked(crc, blob)
             self._base = _knowledge_from(marshal.loads(blob))
         return self._base
 
@@ -457,8 +457,8 @@ class Compiled:
         if self._names is None:
             from .index import NameIndex, Names
 
-            blob, names, crc = self.db.execute("SELECT knowledge, names, crc FROM base").fetchone()
-            _checked(crc, blob, names)
+            names, crc = self.db.execute("SELECT names, names_crc FROM base").fetchone()  # not the knowledge
+            _checked(crc, names)
             indexes, parents = marshal.loads(names)
             make = {kind: (lambda kind=kind: NameIndex(kind, *indexes[kind])) for kind in indexes}
             self._names = Names({**make, "trial": self.trial_names}, parents)
@@ -929,7 +929,7 @@ def _fill(db: sqlite3.Connection, dirs, knowledge, files, stamps, progress, firs
         "indications": [(i.origin, entry("indications", i)) for i in knowledge.indications.values()],
         "directories": list(knowledge.directories), "context": plain(knowledge.context)})
     names_blob = marshal.dumps((names, catalogue.names.parents))
-    db.execute("INSERT INTO base VALUES (?, ?, ?)", (base, names_blob, _crc(base, names_blob)))
+    db.execute("INSERT INTO base VALUES (?, ?, ?, ?)", (base, _crc(base), names_blob, _crc(names_blob)))
     index = catalogue.trial_index
     db.executemany("INSERT INTO names VALUES (?, ?, ?)",
                    [(k, t, _crc(k, t)) for k, ids in index.exact.items() for t in ids])

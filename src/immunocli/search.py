@@ -49,17 +49,20 @@ def search_hits(text: str, documents, every_document=None) -> list["Hit"]:
     words = [w for w in (normalise(w) for w in query.split()) if w]
     whole = normalise(query)
     hits: list[Hit] = []
-    names: list[tuple[str, str, str, list[str]]] = []
+
+    def name_keys(keys: dict[str, list[str]]) -> list[str]:
+        return [*keys.get("name", ()), *keys.get("aliases", ()), *keys.get("brands", ()), *keys.get("codes", ())]
 
     def consider(kind: str, rid: str, name: str, fields: dict[str, list[str]], keys=None) -> None:
         keys = keys if keys is not None else search_keys(fields)
-        name_keys = keys.get("name", []) + keys.get("aliases", []) + keys.get("brands", []) + keys.get("codes", [])
-        names.append((kind, rid, name, name_keys))
-        if not words or not all(any(w in v for vs in keys.values() for v in vs) for w in words):
+        # every key in one text: a key holds only [0-9a-z], so a word never matches across the space
+        every = " ".join([v for vs in keys.values() for v in vs])
+        if not words or not all(w in every for w in words):
             return
-        if whole in name_keys:
+        names = name_keys(keys)
+        if whole in names:
             rank, how, where = 0, "exact", "name"
-        elif all(any(w in v for v in name_keys) for w in words):
+        elif all(any(w in v for v in names) for w in words):
             rank, how, where = 1, "name", "name"
         else:
             rank, how = 2, "text"
@@ -67,14 +70,13 @@ def search_hits(text: str, documents, every_document=None) -> list["Hit"]:
         shown = next((v for v in fields[where] if v and words[0] in normalise(v)), fields[where][0] if fields[where] else "")
         hits.append(Hit(kind, rid, name, where, shown, how, rank))
 
+    documents = documents if every_document is not None else list(documents)
     for document in documents:
         consider(*document)
-    if not hits:
-        if every_document is not None:
-            names.clear()
-            for document in every_document():
-                consider(*document)
-        hits = approximate(whole, names)
+    if not hits:  # close names, among every record (read again only now)
+        pool = every_document() if every_document is not None else documents
+        hits = approximate(whole, [(d[0], d[1], d[2], name_keys(d[4] if len(d) > 4 else search_keys(d[3])))
+                                   for d in pool])
     hits.sort(key=lambda h: (h.rank, h.kind != "trial", h.name.casefold()))
     return hits
 
