@@ -159,6 +159,9 @@ def indented(value) -> str:
         walk(value, "")
     except (_Unusual, RecursionError):
         return json.dumps(value, ensure_ascii=False, indent=2, allow_nan=False, default=_listed)
+    finally:
+        walk = None  # noqa: F841 - the recursive closure refers to itself: a cycle that would keep `parts`
+        # alive until the collector runs, and the compiler, writing 100,000 summaries, runs with it off
     return "".join(parts)
 
 

@@ -145,7 +145,17 @@ def _fill_trials(db, k, crc) -> None:
         return any(key in text for key in keys)
 
     summaries, summary_texts, marks, rates, docs = [], [], [], [], []
-    for t in k.trials.values():
+
+    def flush() -> None:  # every thousand trials: a share of 50,000 never holds all its rows at once
+        db.executemany("INSERT INTO summaries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", summaries)
+        db.executemany("INSERT INTO summary_texts VALUES (?, ?, ?)", summary_texts)
+        db.executemany("INSERT INTO marks VALUES (?, ?, ?, ?, ?)", marks)
+        db.executemany("INSERT INTO rates VALUES (?, ?, ?, ?, ?)", rates)
+        _write_documents(db, docs, crc)
+        for rows in (summaries, summary_texts, marks, rates, docs):
+            rows.clear()
+
+    for done, t in enumerate(k.trials.values(), 1):
         experimental = [d for a in t.arms if a.role != "control" for d in a.drugs]
         therapies = _compact(sorted({k.drugs[d].name for d in experimental
                                      if d in k.drugs and k.drugs[d].modality not in ("chemotherapy", "other")}))
@@ -175,11 +185,9 @@ def _fill_trials(db, k, crc) -> None:
                 text = _compact(found)
                 rates.append((endpoint, t.id, t.name, text, crc(endpoint, t.id, text)))
         docs.append(trial_document(t, k))
-    db.executemany("INSERT INTO summaries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", summaries)
-    db.executemany("INSERT INTO summary_texts VALUES (?, ?, ?)", summary_texts)
-    db.executemany("INSERT INTO marks VALUES (?, ?, ?, ?, ?)", marks)
-    db.executemany("INSERT INTO rates VALUES (?, ?, ?, ?, ?)", rates)
-    _write_documents(db, docs, crc)
+        if done % 1000 == 0:
+            flush()
+    flush()
 
 
 def merge(db: sqlite3.Connection) -> None:
