@@ -522,7 +522,7 @@ class Compiled:
         and reads the same trials' texts from it (nothing is written before they are read)."""
         from .errors import ImmunoError
 
-        load = encoded._load
+        load = encoded.load
 
         def read(keys):
             try:
@@ -535,7 +535,7 @@ class Compiled:
                 raise ImmunoError(f"the compiled cache was damaged ({exc}) while the answer was being read; it "
                                   "has been rebuilt: run the command again") from None
 
-        encoded._load = read
+        encoded.load = read
         return encoded
 
     @_guarded

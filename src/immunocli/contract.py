@@ -29,17 +29,17 @@ class Encoded:
     """A list whose items are kept as the indented JSON they are written as (each at depth 0), decoded only
     when read: a card of thousands of trials is written as it was compiled, not decoded and encoded again.
     `cells` are each item's table cells as render.cards makes them from the same item; the texts may be
-    read only when first wanted (`load(keys)`), so that a table never reads them."""
+    read only when first wanted (`load(keys)`, which its maker may wrap), so that a table never reads them."""
 
-    __slots__ = ("_texts", "cells", "_keys", "_load")
+    __slots__ = ("_texts", "cells", "_keys", "load")
 
     def __init__(self, texts: list[str] | None, cells: list[list[str]], keys: list | None = None, load=None):
-        self._texts, self.cells, self._keys, self._load = texts, cells, keys, load
+        self._texts, self.cells, self._keys, self.load = texts, cells, keys, load
 
     @property
     def texts(self) -> list[str]:
         if self._texts is None:
-            self._texts = self._load(self._keys)
+            self._texts = self.load(self._keys)
         return self._texts
 
     def __len__(self) -> int:
@@ -51,7 +51,7 @@ class Encoded:
     def __getitem__(self, at):
         if isinstance(at, slice):
             if self._texts is None:
-                return Encoded(None, self.cells[at], self._keys[at], self._load)
+                return Encoded(None, self.cells[at], self._keys[at], self.load)
             return Encoded(self._texts[at], self.cells[at])
         return json.loads(self.texts[at])
 

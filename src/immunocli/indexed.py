@@ -132,7 +132,6 @@ def _fill_trials(db, k, crc) -> None:
     from .index import normalise
     from .listing import items
     from .queries import comparison_rows, select_cuts, trial_document
-    from .contract import indented
     from .render.cards import summary_cells
     from .render.table import _tsv_cell
 
