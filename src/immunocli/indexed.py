@@ -29,6 +29,7 @@ CREATE TABLE summary_texts(trial TEXT PRIMARY KEY, crc INTEGER, summary TEXT);
 CREATE TABLE marks(biomarker TEXT, trial TEXT, name TEXT, entry TEXT, crc INTEGER);
 CREATE TABLE rates(endpoint TEXT, trial TEXT, name TEXT, payloads TEXT, crc INTEGER);
 CREATE TABLE listing(kind TEXT, seq INTEGER, text TEXT, crc INTEGER, PRIMARY KEY (kind, seq));
+CREATE TABLE drug_lines(drug TEXT PRIMARY KEY, trials TEXT, cells TEXT, crc INTEGER);
 CREATE TABLE search_docs(seq INTEGER PRIMARY KEY, grp INTEGER, kind TEXT, id TEXT, name TEXT, doc BLOB,
                          crc INTEGER, text TEXT);
 """
@@ -237,12 +238,15 @@ def _texts(db, checked, trials: list[str]) -> list[str]:
 
 
 def drug_trials(db, checked, drug_id: str) -> Encoded:
-    """The drug card's trials: each trial with the drug, by name (then as compiled). Their texts are read
-    when first wanted, from `db` (the file a rebuild made, if one did meanwhile)."""
-    rows = _summaries(db, checked, f"{_SUMMARY} FROM summaries WHERE trial IN "
-                      "(SELECT trial FROM trial_drugs WHERE drug = ?) ORDER BY name, rowid", (drug_id,))
-    return Encoded(None, [r[1].split("\t") for r in rows], [r[0] for r in rows],
-                   lambda trials, db=db: _texts(db, checked, trials))
+    """The drug card's trials: each trial with the drug, by name (then as compiled), from the drug's one
+    stored row. Their texts are read when first wanted, from `db` (the file a rebuild made, if one did
+    meanwhile)."""
+    found = db.execute("SELECT trials, cells, crc FROM drug_lines WHERE drug = ?", (drug_id,)).fetchone()
+    trials, cells = ([], []) if found is None else (found[0].split("\n"), found[1].split("\n"))
+    if found is not None:
+        checked(found[2], drug_id, found[0], found[1])
+    return Encoded(None, [line.split("\t") for line in cells], trials,
+                   lambda keys, db=db: _texts(db, checked, keys))
 
 
 def indication_settings(db, checked, covered: list[str], order: list[str]) -> list[dict]:
@@ -292,8 +296,21 @@ LISTING_CHUNK = 2000  # trials a stored chunk of `list trials` holds
 
 
 def write_listing(db: sqlite3.Connection, crc) -> None:
-    """`list trials` as it is written, in chunks of lines by name (items as compact JSON, and TSV lines):
-    made once the trials are all in (after a parallel build's merge), so a listing reads a few rows."""
+    """`list trials` as it is written, in chunks of lines by name (items as compact JSON, and TSV lines),
+    and each drug card's trials (their ids and cells, in the card's order) as one row: made once the trials
+    are all in (after a parallel build's merge), so a listing or a drug card reads a few rows."""
+    drugs: dict[str, tuple[list, list]] = {}
+    for drug, trial, cells, _name, _row in db.execute(
+            "SELECT DISTINCT d.drug, s.trial, s.cells, s.name, s.rowid FROM trial_drugs AS d "
+            "JOIN summaries AS s ON s.trial = d.trial ORDER BY d.drug, s.name, s.rowid"):
+        trials, lines = drugs.setdefault(drug, ([], []))
+        trials.append(trial)
+        lines.append(cells)
+    rows = []
+    for drug, (trials, lines) in drugs.items():
+        ids, cells = "\n".join(trials), "\n".join(lines)
+        rows.append((drug, ids, cells, crc(drug, ids, cells)))
+    db.executemany("INSERT INTO drug_lines VALUES (?, ?, ?, ?)", rows)
     cursor = db.execute("SELECT item, line FROM summaries ORDER BY sort_name, rowid")
     seq = 0
     while True:
