@@ -77,3 +77,25 @@ def test_every_hazard_ratio_sits_near_the_middle_of_its_ci(knowledge):
                 if off > 0.15 and not explained:
                     odd.append((t.id, r.endpoint, r.population, hr.value, hr.ci))
     assert odd == []
+
+
+def test_a_two_sided_p_agrees_with_its_95_percent_ci(knowledge):
+    """A two-sided p below 0.05 with a 95% CI that holds 1, or above 0.05 with one that excludes it, cannot
+    both be right: usually the p is one-sided and was recorded without `p_sided: 1`. Rounding is allowed."""
+    import re
+
+    odd = []
+    for t in knowledge.trials.values():
+        for r in t.results:
+            for hr in r.hrs:
+                found = re.fullmatch(r"\s*([<>≤≥=]?)\s*(0?\.\d+|1(?:\.0+)?)\s*", hr.p or "")
+                if not found or hr.p_sided == 1 or (hr.ci_level or 95) > 95.01 or not (
+                        hr.ci and all(isinstance(b, (int, float)) for b in hr.ci)):
+                    continue
+                op, p = found.group(1), float(found.group(2))
+                lo, hi = hr.ci
+                holds_one, excludes_one = lo < 0.99 and hi > 1.01, hi < 0.99 or lo > 1.01
+                if (holds_one and p < 0.05 and op in ("", "=", "<", "≤")) or \
+                        (excludes_one and p > 0.05 and op in ("", "=", ">", "≥")):
+                    odd.append((t.id, r.endpoint, r.population, hr.value, hr.ci, hr.p))
+    assert odd == []
