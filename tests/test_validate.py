@@ -83,6 +83,8 @@ def test_a_user_file_replaces_the_bundled_one_with_the_same_id(immuno, user_dir)
     (("published: 2024-01", "published: 2999-01"), "in the future"),
     (("phase: \"3\"", "phase: 3"), "expected a string"),
     (("population: Test population", "populaton: Test population"), "unknown key 'populaton'"),
+    (("exp: {median: 20.1, median_ci: [15.0, 25.0]}", "exp: {median: 20.1, rate: 11, count: 11, n: 100}"),
+     "a time-to-event endpoint takes a median, `events` or a landmark, not `rate` or `count`"),
 ])
 def test_impossible_data_is_reported_with_file_and_line(immuno, user_dir, change, message):
     path = write_trial(user_dir, GOOD_TRIAL.replace(*change))

@@ -129,6 +129,10 @@ def check_figures(fig, report: _Report, where: str, arm_n: int | None, kind: str
         report(fig, "events", f"{where}: {fig['events']} events in an arm of {arm_n}")
     if kind == "rate" and "median" in fig:
         report(fig, "median", f"{where}: a rate endpoint takes `rate`, not `median`")
+    if kind == "time-to-event" and ("rate" in fig or "count" in fig):
+        # read beside a median or an HR, a rate would pass for a survival rate; events are `events`
+        report(fig, "rate" if "rate" in fig else "count",
+                f"{where}: a time-to-event endpoint takes a median, `events` or a landmark, not `rate` or `count`")
 
 
 def check_trial(d, display: str, known: Known) -> Iterator[Problem]:
