@@ -237,3 +237,15 @@ def re_rows(payload: dict):
     elif isinstance(payload, list):
         for value in payload:
             yield from re_rows(value)
+
+
+def test_prose_never_parts_a_number_from_its_unit(payloads):
+    """Wrapped prose keeps "25.6 months", "3 mg/kg" and "every 3 weeks" on one line."""
+    parted = []
+    for tid, payload in payloads.items():
+        for width in (60, 80):
+            lines = page.lines(cards.trial_card(payload), width)
+            for line, after in zip(lines, lines[1:]):
+                if re.search(r"\d$", line) and re.match(r"\s*(months|mg/kg|weeks|cycles|mo)\b", after):
+                    parted.append(f"{tid} at {width}: {line[-20:]!r} / {after.strip()[:20]!r}")
+    assert parted == [], parted[:5]

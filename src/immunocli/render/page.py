@@ -8,6 +8,7 @@ trailing spaces), or as Markdown. Imports nothing heavy: no Rich on a look-up's 
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 STACK_BELOW = 100  # columns: below this a card's results are stacked, one result per block (other tables
@@ -65,13 +66,18 @@ class Table(Block):
         self.stacked, self.spaced = stacked, spaced
 
 
+# In prose, a number keeps the word after it ("25.6 months", "3 mg/kg", "every 3 weeks") and "×" its number.
+_GLUED = re.compile(r"(?<=\d) (?=[^\W\d_][^\s]{0,11}(?:\s|$))|(?<=×) (?=\d)")  # a short word: a unit
+
+
 def wrap(text: str, width: int | None, indent: int = 0, hang: int = 0) -> list[str]:
-    """Lines of at most `width` (None: one line), broken only at plain spaces."""
+    """Lines of at most `width` (None: one line), broken only at plain spaces, never between a number and
+    its unit."""
     text = text or ""
     if width is None or (indent + len(text) <= width and "\n" not in text):  # the common case, quickly
         lines = [" " * indent + text]
     else:
-        lines = textwrap.wrap(text, max(width, 10), initial_indent=" " * indent,
+        lines = textwrap.wrap(_GLUED.sub(NBSP, text), max(width, 10), initial_indent=" " * indent,
                               subsequent_indent=" " * (indent + hang), break_long_words=False,
                               break_on_hyphens=False) or [""]
     return [line.replace(NBSP, " ") for line in lines]
