@@ -62,8 +62,10 @@ def search_hits(text: str, documents, every_document=None) -> list["Hit"]:
         names = name_keys(keys)
         if whole in names:
             rank, how, where = 0, "exact", "name"
-        elif all(any(w in v for v in names) for w in words):
-            rank, how, where = 1, "name", "name"
+        elif all(any(w in v for v in names) for w in words):  # shown: the name, alias, brand or code matched
+            rank, how = 1, "name"
+            where = next((f for f in ("name", "aliases", "brands", "codes") if any(words[0] in v for v in keys.get(f, ()))),
+                         "name")
         else:
             rank, how = 2, "text"
             where = next(f for f, vs in keys.items() if any(words[0] in v for v in vs))

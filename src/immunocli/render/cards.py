@@ -289,8 +289,9 @@ def drug_card(payload: dict, full: bool = False, approvals: bool = False, trials
     ]))
     both = not (approvals or trials)
     if d["approvals"] and (both or approvals):
-        shown, more = _bounded(d["approvals"], limit, "approvals")
-        blocks += [Line(""), approvals_table(shown, f"FDA approvals ({len(d['approvals'])})", d["id"]), *more]
+        shown, more = _bounded(d["approvals"][::-1], limit, "approvals")  # a person reads the newest first
+        blocks += [Line(""), approvals_table(shown, f"FDA approvals ({len(d['approvals'])}), newest first", d["id"]),
+                   *more]
         if full or approvals:
             blocks += approval_texts(shown)
     if d["trials"] and (both or trials):
@@ -331,8 +332,8 @@ def indication_card(payload: dict, limit: int | None = None) -> list:
         blocks += [Line(""), trials_table(shown, f"{group['setting']} — {len(group['trials'])} trial(s)",
                                           ("immunotherapies", "immunotherapies")), *more]
     if ind["approvals"]:
-        shown, more = _bounded(ind["approvals"], limit, "approvals")
-        blocks += [Line(""), approvals_table(shown, f"FDA approvals ({len(ind['approvals'])})"), *more]
+        shown, more = _bounded(ind["approvals"][::-1], limit, "approvals")
+        blocks += [Line(""), approvals_table(shown, f"FDA approvals ({len(ind['approvals'])}), newest first"), *more]
     return blocks + [footer(payload)]
 
 
