@@ -104,7 +104,11 @@ def p_value(hr: dict | None) -> str:
     if not hr or not hr.get("p"):
         return ""
     p = str(hr["p"]).strip()
-    return f"p{p if p[0] in '<>≤≥=' else '=' + p}" + (" one-sided" if hr.get("p_sided") == 1 else "")
+    sign = p[0] if p[0] in "<>≤≥=" else "="
+    value = p.lstrip("<>≤≥=").strip()
+    if value.startswith("."):  # as printed in journal style (".0099"): shown as every other p is
+        value = "0" + value
+    return f"p{sign}{value}" + (" one-sided" if hr.get("p_sided") == 1 else "")
 
 
 def landmarks(items: list[dict]) -> str:
