@@ -207,3 +207,12 @@ def test_trial_plot_shows_each_hazard_ratio(immuno, monkeypatch):
     monkeypatch.setattr(table, "terminal", lambda: True)
     run = immuno("trial", "CheckMate 067", "--plot", "--no-pager", env={"COLUMNS": "200"})
     assert run.code == 0 and run.out.count("■") + run.out.count("█") + run.out.count("▪") >= 2
+
+
+def test_the_comparisons_of_a_multi_arm_trial_left_out_of_a_pool_read_apart(immuno):
+    """KEYNOTE-010's two doses are two comparisons: each "Not pooled" entry names its arms."""
+    run = immuno("compare", "-e", "OS", "-i", "NSCLC", "--pool")
+    left_out = next(line for line in (run.out + run.err).splitlines() if line.startswith("Not pooled: "))
+    entries = [e for e in left_out.removeprefix("Not pooled: ").split("; ") if e.startswith("KEYNOTE-010 (")]
+    assert len(entries) >= 2 and len(set(entries)) == len(entries)
+    assert any("2 mg/kg" in e for e in entries) and any("10 mg/kg" in e for e in entries)

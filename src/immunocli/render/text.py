@@ -204,7 +204,9 @@ def _study_text(study) -> str:
     if isinstance(name, dict):
         name = name.get("name", "")
     cut = study.get("cut") if isinstance(study.get("cut"), dict) else {}
-    bits = [b for b in (study.get("population"), (cut.get("published") or "")[:7] or study.get("year"))
+    # a multi-arm trial's comparisons differ only in their arms: name them, or two lines read alike
+    arms = study.get("comparison") if "comparison" in (study.get("reason") or "") else None
+    bits = [b for b in (arms, study.get("population"), (cut.get("published") or "")[:7] or study.get("year"))
             if b not in (None, "")]
     text = name + (f" ({', '.join(map(str, bits))})" if bits else "")
     if study.get("weight") is not None:
