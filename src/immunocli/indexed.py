@@ -2,14 +2,15 @@
 and `search`, each reading only the rows it shows.
 
 The compiled file keeps, beside each trial's card, what these answers show of a trial: its summary (the
-headline a drug or indication card lists), its `list` item, its biomarker entries, its irAE-rate rows and
-its search fields. What does not depend on the trials (a drug's approvals, an indication's sub-types, a
+headline a drug or indication card lists) as the indented JSON a card writes and as the card's line of
+table cells, its `list` item, its biomarker entries, its irAE-rate rows and its search fields; and, once
+all trials are in, `list trials` in stored chunks and each drug's card lines in one row. What does not depend on the trials (a drug's approvals, an indication's sub-types, a
 biomarker's text) is kept as a card "head" whose trial list is filled at answer time. Each is made by the
 same functions the whole-knowledge answer uses (serialize, context, listing, queries.search_documents),
 so the two give the same JSON; tests/test_indexed.py holds them equal on the bundled data.
 
 Search finds its candidates through an SQLite FTS5 trigram index of the normalised fields (a word of
-three characters or more is a substring query); `queries.search_hits` then checks and ranks them as the
+three characters or more is a substring query); `search.search_hits` then checks and ranks them as the
 whole-knowledge search does. Where FTS5 is missing it scans the stored fields, and says so once.
 """
 
