@@ -216,7 +216,7 @@ class Compiled:
         self.path = None if os.environ.get(ENV_NO_CACHE) else _trusted(cache_dir() / f"knowledge-{_key(dirs)}.sqlite")
         self._base = self._names = None
         self._recovered = False
-        self.db = self._open() or self._rebuild()
+        self.db = self._open() or self._prebuilt() or self._rebuild()
 
     # --- opening, checking, building ---------------------------------------------------------------
 
@@ -242,6 +242,14 @@ class Compiled:
             return None
         except (OSError, ValueError):
             return None
+
+    def _prebuilt(self) -> sqlite3.Connection | None:
+        """The wheel's compiled bundled knowledge, made this install's (prebuilt.py), if it matches."""
+        if self.path is None:
+            return None
+        from .prebuilt import adopt
+
+        return self._open() if adopt(self.path, self.dirs) else None
 
     def _rebuild(self) -> sqlite3.Connection:
         from .errors import DataError
