@@ -52,6 +52,33 @@ class _Report:
         self.problems.append(Problem(self.display, line, message))
 
 
+_NOT_PUBLIC = None
+
+
+def _copy_host(url: str) -> str | None:
+    """The host of a link that is a staging, preview or development copy of a site (or a bare IP address),
+    which a user should not be sent to and which may vanish; None for a public address."""
+    global _NOT_PUBLIC
+    import re
+
+    if _NOT_PUBLIC is None:
+        _NOT_PUBLIC = re.compile(
+            r"(?:^|\.)(?:vercel\.app|netlify\.app)$"  # deploy previews of other sites
+            r"|^\d{1,3}(?:\.\d{1,3}){3}$"  # an IP address
+            r"|(?:^|\.)(?:staging|dev|preview|qa|uat|sandbox)\d*(?:-[a-z0-9-]+)?\."  # staging.x, dev-voice.x, qa01.x
+            r"|(?:^|\.)[a-z0-9-]+-(?:staging|dev|preview|qa|uat)\d*\."  # vivo-dev.x, tweb-dev.x
+            r"|(?:^|\.)[a-z0-9]+dev\.com$")  # mimsdev.com
+    host = re.sub(r"^[a-z]+://", "", url.lower()).split("/", 1)[0].split(":", 1)[0]
+    return host if _NOT_PUBLIC.search(host) else None
+
+
+def check_url(source, report: "_Report", where: str) -> None:
+    url = source.get("url") if isinstance(source, dict) else None
+    if url and (host := _copy_host(url)):
+        report(source, "url", f"{where}: url is a staging, preview or development copy ({host}): give the public "
+                              "address (the copy read stays in verified_in)")
+
+
 def _bad_date(value) -> str | None:
     text = str(value)
     parts = text.split("-")
@@ -152,6 +179,8 @@ def check_trial(d, display: str, known: Known) -> Iterator[Problem]:
     roles = [a["role"] for a in d["arms"]]
     if d.get("randomized") is False and ("control" in roles):
         report(d, "randomized", "a non-randomised trial has a control arm")
+    for key, source in d["sources"].items():
+        check_url(source, report, f"source {key!r}")
     cuts = {}
     for cut in d["cuts"]:
         if cut["id"] in cuts:
@@ -219,6 +248,8 @@ def check_drug(d, display: str) -> Iterator[Problem]:
     first = d.get("first_fda_approval")
     if first and (problem := _bad_date(first["date"])):
         report(first, "date", problem)
+    if first:
+        check_url(first["source"], report, "first_fda_approval source")
     if first and d["status"] == "investigational":
         report(d, "status", "an investigational drug with a first FDA approval")
     yield from report.problems
@@ -236,6 +267,7 @@ def check_approval(d, display: str, known: Known) -> Iterator[Problem]:
             report(d, "trials", f"no trial file defines {trial!r}")
     if problem := _bad_date(d["date"]):
         report(d, "date", problem)
+    check_url(d["source"], report, "source")
     yield from report.problems
 
 
@@ -243,6 +275,8 @@ def check_context(d, display: str, known: Known) -> Iterator[Problem]:
     """Every biomarker and irAE names a defined source; drugs, endpoints and warnings exist."""
     report = _Report(d, display)
     sources = d.get("sources", {})
+    for key, source in sources.items():
+        check_url(source, report, f"source {key!r}")
     entries = [*d.get("biomarkers", []), *d.get("iraes", [])]
     if d.get("grading"):
         entries.append(d["grading"])
