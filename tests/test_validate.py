@@ -85,6 +85,11 @@ def test_a_user_file_replaces_the_bundled_one_with_the_same_id(immuno, user_dir)
     (("population: Test population", "populaton: Test population"), "unknown key 'populaton'"),
     (("exp: {median: 20.1, median_ci: [15.0, 25.0]}", "exp: {median: 20.1, rate: 11, count: 11, n: 100}"),
      "a time-to-event endpoint takes a median, `events` or a landmark, not `rate` or `count`"),
+
+    (("doi: 10.1000/test.1}", "url: https://wwwonclivecom-b2oh4h7sc-mjhls.vercel.app/view/x}"),
+     "url is a staging, preview or development copy (wwwonclivecom-b2oh4h7sc-mjhls.vercel.app)"),
+    (("doi: 10.1000/test.1}", "url: http://dev-voice.ons.org/node/1}"), "copy (dev-voice.ons.org)"),
+    (("doi: 10.1000/test.1}", "url: http://47.251.13.51:8081/x}"), "copy (47.251.13.51)"),
 ])
 def test_impossible_data_is_reported_with_file_and_line(immuno, user_dir, change, message):
     path = write_trial(user_dir, GOOD_TRIAL.replace(*change))
@@ -142,6 +147,15 @@ def test_hostile_files_get_one_clear_message(immuno, user_dir, name, message, tm
 def test_missing_directory_is_reported(immuno, tmp_path):
     run = immuno("validate", str(tmp_path / "nope"))
     assert run.code == 2 and "does not exist" in run.out
+
+
+@pytest.mark.parametrize("url", ["https://www.onclive.com/view/x", "https://pubmed.ncbi.nlm.nih.gov/1/",
+                                 "https://voice.ons.org/node/1", "https://www.devicedaily.com/x",
+                                 "https://ascopubs.org/doi/10.1200/JCO.19.02107"])
+def test_a_public_url_is_never_taken_for_a_copy(url):
+    from immunocli.validate import _copy_host
+
+    assert _copy_host(url) is None
 
 
 def test_schema_is_published_as_json_schema(immuno):
