@@ -99,8 +99,12 @@ def test_piped_lines_have_no_trailing_spaces(payloads):
 
 
 def _primaries(trial: dict) -> list[dict]:
-    """The primary endpoint's results at the newest cut that reports one (any of them may lead the card)."""
+    """The primary endpoint's results at the newest cut that reports one (any of them may lead the card): a
+    later cut's main row of a marked row's endpoint and population is the primary endpoint's too."""
     primary = [r for r in trial["results"] if r["primary_endpoint"]]
+    keys = {(r["endpoint"]["id"], r["population"]) for r in primary}
+    primary += [r for r in trial["results"] if not r["primary_endpoint"] and r.get("analysis") in ("itt", "primary")
+                and (r["endpoint"]["id"], r["population"]) in keys]
     if not primary:
         return trial["results"][:1]
     newest = max(r["cut"]["published"] for r in primary)
@@ -131,6 +135,15 @@ def test_each_card_opens_with_its_primary_result(payloads, width, first):
         if candidates and not any(r["endpoint"]["id"] in top and round(float(f), 6) in shown for r, f in candidates):
             late.append(f"{tid}: {candidates[0][0]['endpoint']['id']} {candidates[0][1]}")
     assert not late, late[:10]
+
+
+def test_a_landmark_trial_leads_with_its_newest_primary_analysis(immuno):
+    """KEYNOTE-042's files mark the 2019 rows primary; its 5-year update of the same comparison leads."""
+    card = immuno("trial", "KEYNOTE-042").out.splitlines()
+    assert card[2].startswith("Primary: OS HR 0.79 (95% CI 0.70–0.89)") and "2023-04" in card[2]
+    drug = immuno("drug", "pembrolizumab", "--json").json()["drug"]["trials"]
+    (kn42,) = [t for t in drug if t["id"] == "keynote-042"]
+    assert kn42["headline"][0]["hazard_ratio"]["value"] == 0.79
 
 
 def test_keynote_942_headline_as_the_issue_asks(immuno):
@@ -249,3 +262,14 @@ def test_prose_never_parts_a_number_from_its_unit(payloads):
                 if re.search(r"\d$", line) and re.match(r"\s*(months|mg/kg|weeks|cycles|mo)\b", after):
                     parted.append(f"{tid} at {width}: {line[-20:]!r} / {after.strip()[:20]!r}")
     assert parted == [], parted[:5]
+
+
+def test_a_figure_from_an_earlier_cut_says_so_in_every_view(immuno):
+    """KEYNOTE-042's 5-year update reports no medians: --cut latest shows 2019's, and the table says so."""
+    run = immuno("compare", "-e", "OS", "--trial", "KEYNOTE-042", "--format", "tsv")
+    lines = [l.split("\t") for l in run.out.splitlines()[1:]]
+    itt = next(cells for cells in lines if cells[6].startswith("ITT"))
+    assert itt[-1] == "2023-04 (median: 2019-04)"
+    assert cards.comparison_view_row(itt)[0].startswith("KEYNOTE-042 · 2023-04 (median: 2019-04)\n")
+    stacked = page.lines(cards.comparison_stacked(itt), 80)
+    assert any("2023-04 (median: 2019-04)" in line for line in stacked)

@@ -314,12 +314,19 @@ def target_index(targets) -> NameIndex:
 MAIN_RANK = {"itt": 0, "primary": 1}
 
 
-def headline(results: list, primary, analysis, published) -> tuple[list, bool]:
+def headline(results: list, primary, analysis, published, key=None) -> tuple[list, bool]:
     """What answers "what did it show?" first, for a trial card and a drug or indication card alike: the
     primary endpoint's results at the newest cut that reports one, by declared analysis (the ITT row, then
     the primary analysis populations; never a subgroup while a main row exists), at most three; without a
-    primary result, the newest main-analysis result. Returns (results, whether they are primary)."""
+    primary result, the newest main-analysis result. Returns (results, whether they are primary).
+
+    A later cut's row is the primary endpoint's too when `key` (endpoint, population) matches a row marked
+    primary: files mark the primary analysis's rows, and a 5-year update of the same comparison must not
+    lose to them."""
     pool = [r for r in results if primary(r)]
+    if pool and key is not None:
+        keys = {key(r) for r in pool}
+        pool += [r for r in results if not primary(r) and analysis(r) in MAIN_RANK and key(r) in keys]
     is_primary = bool(pool)
     if not pool:
         pool = [r for r in results if analysis(r) in MAIN_RANK] or list(results)

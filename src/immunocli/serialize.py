@@ -51,7 +51,8 @@ def _list(ci):
 def hazard_ratio(hr: HazardRatio | None, trial: Trial) -> dict | None:
     if hr is None:
         return None
-    return {"value": hr.value, "ci": _bounds(hr.ci), "ci_level": hr.ci_level, "p": hr.p, "p_sided": hr.p_sided,
+    return {"value": hr.value, "ci": _bounds(hr.ci), "ci_level": hr.ci_level, "p": hr.p,
+            "p_sided": hr.p_sided if hr.p is not None else None,  # sidedness of a p that was printed
             "experimental": hr.experimental, "control": hr.control,
             "experimental_label": trial.arm(hr.experimental).label, "control_label": trial.arm(hr.control).label}
 
@@ -117,7 +118,7 @@ def trial_summary(t: Trial, k: Knowledge) -> dict:
     from .selection import headline as choose
 
     headline, _primary = choose(t.results, lambda r: r.primary_endpoint, lambda r: r.analysis,
-                                lambda r: r.cut.published)
+                                lambda r: r.cut.published, key=lambda r: (r.endpoint, r.population))
     return {"id": t.id, "name": t.name, "phase": t.phase, "indication": ref(k, "indication", t.indication),
             "setting": t.setting, "arms": [a.label for a in t.arms], "year": t.year,
             "primary_outcome": getattr(t, "primary_outcome", None),

@@ -85,10 +85,14 @@ def _cut_label(cut: dict) -> str:
 
 def headline_results(trial: dict) -> list[dict]:
     """The results the card opens with (the library's rule, shared with the drug and indication cards)."""
+    return _headline(trial)[0]
+
+
+def _headline(trial: dict) -> tuple[list[dict], bool]:
     from ..selection import headline
 
     return headline(trial["results"], lambda r: r["primary_endpoint"], lambda r: r.get("analysis"),
-                    lambda r: r["cut"]["published"])[0]
+                    lambda r: r["cut"]["published"], key=lambda r: (r["endpoint"]["id"], r["population"]))
 
 
 def _analysis_note(result: dict) -> str:
@@ -97,11 +101,11 @@ def _analysis_note(result: dict) -> str:
 
 
 def _headline_lines(trial: dict) -> list[Line]:
-    found = headline_results(trial)
+    found, primary = _headline(trial)
     if not found:
         return [Line("No results recorded.")]
     outcome = OUTCOME.get(trial.get("primary_outcome") or "")
-    if not found[0]["primary_endpoint"]:  # the primary result is not recorded: say so before the latest one
+    if not primary:  # the primary result is not recorded: say so before the latest one
         head = [Line(f"Primary ({outcome}): its figures are not recorded here", "bold")] \
             if outcome and outcome != "descriptive" else []
         return head + [Line(f"Latest{_analysis_note(r)}: " + " · ".join(headline_parts(r, _cut_label(r["cut"]))),
@@ -222,8 +226,15 @@ def _withdrawn(approval: dict) -> str:
 
 
 def approval_texts(approvals: list[dict]) -> list:
+    """Each approval's indication as its source words it: an FDA text's wording, or a report's, which says so."""
+    from .text import SOURCE_KINDS
+
+    def reported(a: dict) -> str:
+        kind = (a.get("source") or {}).get("kind")
+        return "" if kind in ("label", "journal") else f" [as worded in a {SOURCE_KINDS.get(kind, 'secondary report')}]"
+
     return [Line("As approved", "bold"),
-            *(Line(f"{a['date']} {a['indication']['id']}: {a['text']}", None, 2) for a in approvals)]
+            *(Line(f"{a['date']} {a['indication']['id']}: {a['text']}{reported(a)}", None, 2) for a in approvals)]
 
 
 def _summary_headline(summary: dict) -> str:
@@ -385,6 +396,13 @@ def _hr_view(hr: str, p: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
+def _when(published: str) -> str:
+    """The cut's month, and which figures come from an earlier cut ("2023-04 (median: 2019-04)"): never
+    cropped, or an earlier cut's figure would read as the newest's."""
+    date, sep, earlier = published.partition(" (")
+    return date[:7] + (" (" + earlier if sep else "")
+
+
 def comparison_view_row(cells: list[str]) -> list[str]:
     """The terminal table's cells from the compiled fields (text.COMPARISON_COLUMNS)."""
     (trial, exp, ctl, disease, setting, endpoint, population, analysis, exp_fig, ctl_fig, hr, p, marks,
@@ -392,7 +410,7 @@ def comparison_view_row(cells: list[str]) -> list[str]:
     where = population + (f" ({analysis})" if analysis not in ("", "itt", "primary")
                           and analysis.lower() not in population.lower() else "")
     control = [("vs " + line) for line in (ctl_fig or "—").split("; ")] if ctl else []
-    return [f"{trial} · {published[:7]}\n{exp}" + (f" vs {ctl}" if ctl else ""),
+    return [f"{trial} · {_when(published)}\n{exp}" + (f" vs {ctl}" if ctl else ""),
             f"{disease} {setting}\n{endpoint} · {where}", "\n".join([*exp_fig.split("; "), *control]),
             _hr_view(hr, p), marks.replace(": ", " ").replace("; ", "\n")]
 
@@ -410,7 +428,7 @@ def comparison_stacked(cells: list[str]) -> list:
     figures = [keep(exp_fig) + (" vs " + keep(ctl_fig) if ctl_fig else "")] if exp_fig or ctl_fig else []
     if hr:
         figures.append(keep("HR " + hr) + (", " + keep(p) if p else ""))
-    blocks = [Line(f"{trial} · {published[:7]} · {exp}" + (f" vs {ctl}" if ctl else ""), "bold"),
+    blocks = [Line(f"{trial} · {_when(published)} · {exp}" + (f" vs {ctl}" if ctl else ""), "bold"),
               Line(f"{disease} {setting} · {endpoint} · {where}", None, 2)]
     if figures:
         blocks.append(Line(" · ".join(figures), None, 2))
