@@ -273,3 +273,13 @@ def test_a_figure_from_an_earlier_cut_says_so_in_every_view(immuno):
     assert cards.comparison_view_row(itt)[0].startswith("KEYNOTE-042 · 2023-04 (median: 2019-04)\n")
     stacked = page.lines(cards.comparison_stacked(itt), 80)
     assert any("2023-04 (median: 2019-04)" in line for line in stacked)
+
+
+@pytest.mark.parametrize("width", [60, 80, 120, 200])
+def test_a_derived_figure_is_never_split(immuno, width):
+    """An NNT with its interval is one figure: "NNTB 9 (95% CI NNTB 7 to NNTB 15)" stays on one line."""
+    rows = immuno("compare", "-e", "OS", "--trial", "CARES-310", "--explain", "--json").json()["rows"]
+    values = [fmt.derived_value(d) for r in rows for d in r["derived"]]
+    assert any(v.startswith("NNTB") and " to " in v for v in values)
+    lines = page.lines([cards.derived_table(rows)], width)
+    assert all(any(v in line for line in lines) for v in values), [v for v in values if not any(v in l for l in lines)]

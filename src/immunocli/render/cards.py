@@ -444,9 +444,15 @@ def comparison_cells_table(cells, title: str | None) -> Table:
 
 
 def derived_table(rows: list[dict]) -> Table:
-    return Table("Derived figures", ["trial", "population", "figure", "value", "formula", "note"],
-                 [[r["trial"]["name"], r["population"], d["name"], fmt.derived_value(d), d["formula"],
-                   fmt.derived_note(d)] for r in rows for d in r["derived"]])
+    """Each derived figure (its value never wrapped: an NNT's interval is one figure), stacked as a block
+    of lines where the columns do not fit."""
+    cells = [[r["trial"]["name"], r["population"], d["name"], fmt.derived_value(d), d["formula"],
+              fmt.derived_note(d)] for r in rows for d in r["derived"]]
+    stacked = [b for trial, population, name, value, formula, note in cells for b in (
+        Line(f"{trial} · {population} · {name}: {keep(value)}", "bold"),
+        Line(" · ".join(x for x in (formula, note) if x), None, 2))]
+    return Table("Derived figures", ["trial", "population", "figure", "value", "formula", "note"], cells,
+                 fixed={3}, stacked=stacked)
 
 
 def listing_table(payload: dict) -> Table:
