@@ -49,7 +49,8 @@ def test_no_name_one_digit_off_is_answered_silently_with_another_trial(catalogue
     ("IMvigor210", "imvigor210"), ("IMvigor211", "imvigor211"), ("CheckMate 459", "checkmate-459"),
     ("CheckMate 649", "checkmate-649"), ("IMpassion130", "impassion130"), ("IMbrave150", "imbrave150"),
     ("KN-942", "keynote-942"), ("CM-67", "checkmate-067"), ("keynote 024", "keynote-024"),
-    ("NCT03897881", "keynote-942"),
+    ("NCT03897881", "keynote-942"), ("CM-9DW", "checkmate-9dw"), ("CM 8HW", "checkmate-8hw"),
+    ("cm9la", "checkmate-9la"), ("KN-A18", "keynote-a18"), ("KN-B96", "keynote-b96"),
 ])
 def test_names_and_aliases_answer_their_own_record(catalogue, query, expected):
     found = catalogue.trial_index.match(query)

@@ -18,6 +18,7 @@ _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 _LEADING_ZEROS = re.compile(r"(?<![0-9])0+(?=[0-9])")
 # Trial families people abbreviate; the short form is added as an alias automatically.
 _SHORT_FORMS = {"keynote": "kn", "checkmate": "cm"}
+_IDENTIFIER = re.compile(r"[a-z]{0,2}[0-9]+[a-z]{0,3}")  # what follows the family: 942, 9la, 8hw, a18, b96, 76k
 
 
 def normalise(text: str) -> str:
@@ -129,7 +130,7 @@ class NameIndex:
                 if key:
                     exact.setdefault(key, set()).add(record_id)
                     for long, short in _SHORT_FORMS.items():
-                        if key.startswith(long) and key[len(long):].isdigit():
+                        if key.startswith(long) and _IDENTIFIER.fullmatch(key[len(long):]):  # 942, 9la, a18
                             exact.setdefault(short + key[len(long):], set()).add(record_id)
         return cls(kind, exact, labels)
 
