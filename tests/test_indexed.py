@@ -20,8 +20,8 @@ from immunocli.queries import Catalogue
 sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
 import synth  # noqa: E402
 
-QUERIES = ["melanoma", "pd l1 cps", "pembrolizumab", "Keytruda", "keynot", "colitis", "NSCLC", "CAR-T", "bcma", "OS",
-           "a", "pembrolizumb", "MSI-H", "ipilimumab nivolumab", "lung adjuvant", "zzzqqqxx", "KEYNOTE-942",
+QUERIES = ["keytruda melanoma adjuvant", "MK-3475", "bcg unresponsive", "melanoma", "pd l1 cps", "pembrolizumab",
+           "Keytruda", "keynot", "colitis", "NSCLC", "CAR-T", "bcma", "OS", "a", "pembrolizumb", "MSI-H", "ipilimumab nivolumab", "lung adjuvant", "zzzqqqxx", "KEYNOTE-942",
            "grade 3", "cytokine release", "-", "ICANS", "tumour mutational burden"]
 
 

@@ -111,6 +111,17 @@ def test_search_ands_its_words_in_any_order(immuno):
     assert one == other and "keynote-006" in one and "keynote-189" not in one
 
 
+def test_a_brand_finds_what_its_generic_name_finds(immuno):
+    """Trial records name drugs by their generic names: Keytruda finds the pembrolizumab trials, and says so."""
+    run = immuno("search", "keytruda", "melanoma", "adjuvant", "--json")
+    ids = {h["id"] for h in run.json()["hits"]}
+    assert {"keynote-054", "keynote-716"} <= ids
+    assert ids == {h["id"] for h in immuno("search", "pembrolizumab", "melanoma", "adjuvant", "--json").json()["hits"]}
+    assert "'keytruda' is also searched as pembrolizumab" in run.err
+    bcg = {h["id"] for h in immuno("search", "BCG", "unresponsive", "--json").json()["hits"]}
+    assert "keynote-057" in bcg  # a word that is also an alias still matches as written
+
+
 def test_search_ranks_exact_names_first_and_covers_context_cards(immuno):
     hits = immuno("search", "KEYNOTE-024", "--json").json()["hits"]
     assert hits[0]["id"] == "keynote-024" and hits[0]["match"] == "exact"

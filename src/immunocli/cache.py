@@ -632,10 +632,10 @@ class Compiled:
         """queries.search_hits over the records FTS5 finds holding every word of three characters or more
         (all records where no word is that long, or, with a notice, where this SQLite lacks FTS5)."""
         from . import indexed
-        from .index import check_query, normalise
-        from .search import search_hits
+        from .search import search_hits, word_keys
 
-        words = [w for w in (normalise(w) for w in check_query(text).split()) if len(w) >= 3]
+        drugs = self.names().index("drug")
+        words = [alts for alts in word_keys(text, drugs) if all(len(a) >= 3 for a in alts)]
         full_text = indexed.has_full_text(self.db)
         if words and not full_text:
             _notice("this Python's SQLite has no FTS5 trigram index; searching by reading every record")
@@ -643,7 +643,7 @@ class Compiled:
             found = indexed.documents(self.db, _checked, words if words and full_text else None)
             if self._fresh(None):
                 break
-        return search_hits(text, found, lambda: indexed.documents(self.db, _checked, None))
+        return search_hits(text, found, lambda: indexed.documents(self.db, _checked, None), drugs=drugs)
 
     @_guarded
     def comparison(self, endpoint: str | None = None, **filters) -> "Selection":

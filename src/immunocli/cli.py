@@ -754,11 +754,13 @@ def search(
 
       immuno search BCMA --json
     """
-    from .search import hit
+    from .search import generic_names, hit
 
     text = _words(words)
     source = compiled()
     found = source.search(text)
+    for word, name in generic_names(text, source.names().index("drug")).items():
+        sys.stderr.write(f"immuno: {word!r} is also searched as {name}\n")
     payload = _limited(envelope("search", query=text, hits=[hit(h) for h in found]), "hits", limit)
     emit(payload, _choose(json_, format_), "hits", as_of=_as_of(source), pager=not no_pager, headers=not no_headers)
     if found and all(h.how == "approximate" for h in found):

@@ -337,15 +337,15 @@ def has_full_text(db) -> bool:
     return db.execute("SELECT 1 FROM sqlite_master WHERE name = 'search_text'").fetchone() is not None
 
 
-def documents(db, checked, words: list[str] | None):
-    """Search's candidates, in the whole-knowledge order: those holding every word of three characters or
-    more (FTS5), or every record (`words` None)."""
+def documents(db, checked, words: list[tuple[str, ...]] | None):
+    """Search's candidates, in the whole-knowledge order: those holding, for every word, one of its forms
+    (each of three characters or more; FTS5), or every record (`words` None)."""
     columns = "SELECT d.kind, d.id, d.name, d.doc, d.crc FROM search_docs AS d"
     if words is None:
         cursor = db.execute(f"{columns} ORDER BY d.grp, d.seq")
     else:
         cursor = db.execute(f"{columns} JOIN search_text ON search_text.rowid = d.seq WHERE search_text MATCH ? "
-                            "ORDER BY d.grp, d.seq", (" AND ".join(f'"{w}"' for w in words),))
+                            "ORDER BY d.grp, d.seq", (" AND ".join("(" + " OR ".join(f'"{w}"' for w in alts) + ")" for alts in words),))
     out = []
     for kind, rid, name, doc, crc in cursor:
         checked(crc, kind, rid, name, doc)

@@ -92,7 +92,7 @@ class Catalogue:
 
     def search(self, text: str, limit: int | None = None) -> list["Hit"]:
         """Every record holding all the words, in any order and any field (`search_hits`)."""
-        hits = search_hits(text, list(search_documents(self.knowledge)))
+        hits = search_hits(text, list(search_documents(self.knowledge)), drugs=self.drug_index)
         return hits[:limit] if limit else hits
 
 

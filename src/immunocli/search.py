@@ -40,13 +40,34 @@ def search_keys(fields: dict[str, list[str]]) -> dict[str, list[str]]:
     return {f: [normalise(v) for v in values if v] for f, values in fields.items()}
 
 
-def search_hits(text: str, documents, every_document=None) -> list["Hit"]:
-    """The records among `documents` holding all the words, in any order and any field; exact names first,
-    then names that hold the words, then other text; where nothing matches, close names among
-    `every_document()` (default: `documents`, a list), marked `approximate`. A document may carry its
-    `search_keys` as a fifth item."""
+def generic_names(text: str, drugs) -> dict[str, str]:
+    """The query's words that are a drug's brand, code or other alias (Keytruda, MK-3475), each with the
+    drug's name: trial records name drugs by their generic names, so a brand also finds them."""
+    out = {}
+    for word in check_query(text).split():
+        key = normalise(word)
+        ids = drugs.exact.get(key) if key else None
+        if ids and len(ids) == 1:
+            name = drugs.labels.get(next(iter(ids)), "")
+            if normalise(name) and normalise(name) != key:
+                out[word] = name
+    return out
+
+
+def word_keys(text: str, drugs=None) -> list[tuple[str, ...]]:
+    """Each word of a query, normalised, with what else it may be written as (`generic_names`)."""
+    generic = generic_names(text, drugs) if drugs is not None else {}
+    return [(key, normalise(generic[word])) if word in generic else (key,)
+            for word in check_query(text).split() if (key := normalise(word))]
+
+
+def search_hits(text: str, documents, every_document=None, drugs=None) -> list["Hit"]:
+    """The records among `documents` holding all the words (a brand also as its drug's name: `drugs`, the
+    drug name index), in any order and any field; exact names first, then names that hold the words, then
+    other text; where nothing matches, close names among `every_document()` (default: `documents`, a list),
+    marked `approximate`. A document may carry its `search_keys` as a fifth item."""
     query = check_query(text)
-    words = [w for w in (normalise(w) for w in query.split()) if w]
+    alternatives = word_keys(query, drugs)
     whole = normalise(query)
     hits: list[Hit] = []
 
@@ -57,8 +78,14 @@ def search_hits(text: str, documents, every_document=None) -> list["Hit"]:
         keys = keys if keys is not None else search_keys(fields)
         # every key in one text: a key holds only [0-9a-z], so a word never matches across the space
         every = " ".join([v for vs in keys.values() for v in vs])
-        if not words or not all(w in every for w in words):
+        if not alternatives:
             return
+        words = []  # each word as this record holds it (a brand, or its drug's name)
+        for alts in alternatives:
+            held = next((a for a in alts if a in every), None)
+            if held is None:
+                return
+            words.append(held)
         names = name_keys(keys)
         if whole in names:
             rank, how, where = 0, "exact", "name"
