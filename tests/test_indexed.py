@@ -21,7 +21,8 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
 import synth  # noqa: E402
 
 QUERIES = ["keytruda melanoma adjuvant", "MK-3475", "bcg unresponsive", "melanoma", "pd l1 cps", "pembrolizumab",
-           "Keytruda", "keynot", "colitis", "NSCLC", "CAR-T", "bcma", "OS", "a", "pembrolizumb", "MSI-H", "ipilimumab nivolumab", "lung adjuvant", "zzzqqqxx", "KEYNOTE-942",
+           "Keytruda", "keynot", "colitis", "NSCLC", "CAR-T", "bcma", "OS", "a", "pembrolizumb", "MSI-H",
+           "ipilimumab nivolumab", "lung adjuvant", "zzzqqqxx", "KEYNOTE-942",
            "grade 3", "cytokine release", "-", "ICANS", "tumour mutational burden"]
 
 
