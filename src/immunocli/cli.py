@@ -774,7 +774,8 @@ def search(
 @handled
 def list_(
     what: Annotated[What, typer.Argument(help="drugs, trials, endpoints, indications, approvals, biomarkers, irae, "
-                                              "targets, settings, modalities, phases or analyses.", case_sensitive=False)],
+                                              "targets, settings, modalities, phases or analyses.", case_sensitive=False,
+                                         metavar="WHAT")],  # the choices in the usage line broke words at 80 columns
     limit: LimitOpt = None,
     json_: JsonOpt = False,
     format_: FormatOpt = None,
