@@ -101,3 +101,11 @@ def test_a_write_error_is_one_line_and_its_own_exit_code(shell, command):
     run = shell(f"immuno {command} > /dev/full")
     assert run.returncode not in (0, 1), run.stderr
     assert "Traceback" not in run.stderr and len(run.stderr.strip().splitlines()) == 1
+
+
+def test_tsv_keeps_one_line_per_row_whatever_a_cell_holds(capsys):
+    from immunocli.render import table
+
+    table.tsv(["a", "b"], [["plain", "text"], ["tab\there", "two\nlines"], [None, ["x", "y"]], [True, "c\r"]])
+    assert capsys.readouterr().out.splitlines() == [
+        "a\tb", "plain\ttext", "tab here\ttwo · lines", "\tx, y", "yes\tc"]

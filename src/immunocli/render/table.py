@@ -115,6 +115,11 @@ def tsv(headers: list[str], rows, with_headers: bool = True, compiled: bool = Fa
         sys.stdout.writelines("\t".join(row) + "\n" for row in rows)
     else:
         for row in rows:
+            if all(type(c) is str for c in row):  # the common row: plain text, nothing to replace
+                line = "\t".join(row)
+                if "\n" not in line and "\r" not in line and line.count("\t") == len(row) - 1:
+                    write(line + "\n")
+                    continue
             write("\t".join(_tsv_cell(c) for c in row) + "\n")
     sys.stdout.flush()
 
