@@ -95,3 +95,11 @@ def test_every_result_has_a_figure(knowledge):
 
 def test_non_squamous_nsclc_has_one_coding(knowledge):
     assert not [t.id for t in knowledge.trials.values() if t.indication == "LUAD"]
+
+
+def test_approvals_cite_the_fdas_own_text_where_one_was_found(knowledge):
+    """84 approval records cite an FDA notice, label, review or approval-summary paper (docs/coverage.md);
+    the rest cite a copy of the FDA notice in the news, and say so with `kind: press`."""
+    fda = [a.id for a in knowledge.approvals.values() if a.source.kind in ("label", "journal")]
+    assert len(fda) >= 84
+    assert all(a.source.kind in ("label", "journal", "press") for a in knowledge.approvals.values())
