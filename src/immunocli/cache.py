@@ -40,7 +40,7 @@ from . import __version__
 
 ENV_CACHE_DIR = "IMMUNO_CACHE_DIR"
 ENV_NO_CACHE = "IMMUNO_NO_CACHE"
-FORMAT = 5
+FORMAT = 6
 APPLICATION_ID = 0x494D4D55  # "IMMU" in the SQLite header: the mark that a file is a compiled cache
 BUILD_MARK = ".immuno-build"  # the file that marks a build folder as the cache's own
 KEEP = 8  # compiled files kept for other lists of directories (with and without --data-dir …)
@@ -60,7 +60,7 @@ CREATE TABLE trials(id TEXT PRIMARY KEY, file INTEGER, name TEXT, origin TEXT, d
 CREATE TABLE names(key TEXT, trial TEXT, crc INTEGER);
 CREATE TABLE trial_drugs(drug TEXT, trial TEXT, crc INTEGER);
 CREATE TABLE rows(id INTEGER PRIMARY KEY, file INTEGER, endpoint TEXT, facts BLOB, facts_crc INTEGER, payload TEXT,
-                  cells TEXT, csv TEXT, crc INTEGER);
+                  payload_crc INTEGER, cells TEXT, cells_crc INTEGER, csv TEXT, csv_crc INTEGER);
 """
 _INDEXES = """
 CREATE INDEX names_key ON names(key);
@@ -76,6 +76,8 @@ class Damaged(Exception):
 
 def _crc(*parts) -> int:
     """CRC-32 of the parts, each text followed by a NUL (bytes as they are): one encoding when all are text."""
+    if len(parts) == 1 and type(parts[0]) is bytes:  # a marshalled blob: as the loop below sums it
+        return zlib.crc32(parts[0])
     try:
         return zlib.crc32(("\x00".join(parts) + "\x00").encode("utf-8", "surrogatepass"))
     except TypeError:  # bytes or numbers among them: the same sum, part by part
@@ -705,18 +707,20 @@ class Selection:
             db.execute("CREATE TEMP TABLE IF NOT EXISTS chosen(seq INTEGER PRIMARY KEY, row INTEGER)")
             db.execute("DELETE FROM chosen")
             db.executemany("INSERT INTO chosen(row) VALUES (?)", ((row,) for row in self.rows))
-            cursor = db.execute("SELECT rows.payload, rows.cells, rows.csv, rows.crc FROM chosen "
+            if column not in ("payload", "cells", "csv"):
+                raise ValueError(column)
+            # only the column written, with its own checksum: a table never reads the JSON, nor JSON the cells
+            cursor = db.execute(f"SELECT rows.{column}, rows.{column}_crc FROM chosen "
                                 "JOIN rows ON rows.id = chosen.row ORDER BY chosen.seq")
-            at = ("payload", "cells", "csv").index(column)
             while True:
                 chunk = cursor.fetchmany(self.CHUNK)
                 if not chunk:
                     return
-                for payload, cells, csv, crc in chunk:
-                    _checked(crc, payload, cells, csv)
-                for values in chunk:
+                for value, crc in chunk:
+                    _checked(crc, value)
+                for value, _crc_ in chunk:
                     given += 1
-                    yield values[at]
+                    yield value
         except (sqlite3.Error, Damaged) as exc:
             if given or self.again is None or self.compiled._recovered:
                 if not self.compiled._recovered:
@@ -867,8 +871,9 @@ def _merge(target: str, parts: list[str]) -> None:
         db.execute("INSERT INTO files SELECT * FROM part.files WHERE shared = 0")
         for table in ("trials", "names", "trial_drugs"):
             db.execute(f"INSERT INTO {table} SELECT * FROM part.{table}")
-        db.execute("INSERT INTO rows (file, endpoint, facts, facts_crc, payload, cells, csv, crc) "
-                   "SELECT file, endpoint, facts, facts_crc, payload, cells, csv, crc FROM part.rows ORDER BY id")
+        db.execute("INSERT INTO rows (file, endpoint, facts, facts_crc, payload, payload_crc, cells, cells_crc, csv, "
+                   "csv_crc) SELECT file, endpoint, facts, facts_crc, payload, payload_crc, cells, cells_crc, csv, "
+                   "csv_crc FROM part.rows ORDER BY id")
         indexed.merge(db)
         # each share dated its own trials: the knowledge is as new as the newest of them
         db.execute("UPDATE meta SET value = (SELECT max(value) FROM (SELECT value FROM meta WHERE key = ? UNION ALL "
@@ -956,7 +961,8 @@ def _fill(db: sqlite3.Connection, dirs, knowledge, files, stamps, progress, firs
                 cells = _SEP.join(_cell(c) for c in comparison_cells(payload))
                 # and its CSV line, as `--format csv` writes it
                 line = csv_line(comparison_record(payload))
-                rows.append((file, facts.endpoint, values, _crc(values), text, cells, line, _crc(text, cells, line)))
+                rows.append((file, facts.endpoint, values, _crc(values), text, _crc(text), cells, _crc(cells), line,
+                             _crc(line)))
             # Cards are marshalled (plain data: quicker than pickle, nothing to import to read); rows are
             # compact JSON, so that `compare --json` of 100,000 rows writes them without encoding.
             checked = data[trial.origin]
@@ -969,8 +975,8 @@ def _fill(db: sqlite3.Connection, dirs, knowledge, files, stamps, progress, firs
             if done % 500 == 0 or done == total:
                 db.executemany("INSERT INTO trials VALUES (?, ?, ?, ?, ?, ?, ?, ?)", trials)
                 db.executemany("INSERT INTO trial_drugs VALUES (?, ?, ?)", drugs)
-                db.executemany("INSERT INTO rows (file, endpoint, facts, facts_crc, payload, cells, csv, crc) "
-                               "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                db.executemany("INSERT INTO rows (file, endpoint, facts, facts_crc, payload, payload_crc, cells, "
+                               "cells_crc, csv, csv_crc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
                 trials, drugs, rows = [], [], []
                 if progress:
                     progress("compiling", done, total)
