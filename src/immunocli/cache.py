@@ -280,30 +280,20 @@ class Compiled:
     def _write_file(self, knowledge, files, stamps) -> sqlite3.Connection | None:
         if self.path is None:
             return None
-        import tempfile
 
-        tmp = None
-        try:
-            _make_folder(self.path.parent)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".knowledge-", suffix=".tmp")  # 0600
-            os.close(fd)
+        def write(tmp: str) -> None:
             db = sqlite3.connect(tmp)
             db.execute("PRAGMA journal_mode = OFF")
             db.execute("PRAGMA synchronous = OFF")
             _fill(db, self.dirs, knowledge, files, stamps, self.progress)
             db.close()
-            os.replace(tmp, self.path)
-            tmp = None
-            _tidy(self.path)
-            return self._open() or sqlite3.connect(_uri(self.path) + "?mode=ro", uri=True)
-        except (OSError, sqlite3.Error):
+
+        if not _put(self.path, write):
             return None  # a read-only or full cache directory costs speed, never an answer
-        finally:
-            if tmp:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
+        try:
+            return self._open() or sqlite3.connect(_uri(self.path) + "?mode=ro", uri=True)
+        except sqlite3.Error:
+            return None
 
     def _build_in_parallel(self, stamps, shards: int) -> sqlite3.Connection | None:
         """Compile shares of the trials in forked processes, then merge their files into one.
@@ -1015,6 +1005,31 @@ def _csv_writer():
         return buffer.getvalue()
 
     return line
+
+
+def _put(path: Path, write) -> bool:
+    """A compiled file written by `write(temporary name)` in the cache folder (0600), then renamed into
+    place, so parallel or interrupted runs never leave half a file; False, and nothing left, if it cannot be."""
+    import tempfile
+
+    tmp = None
+    try:
+        _make_folder(path.parent)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".knowledge-", suffix=".tmp")  # 0600
+        os.close(fd)
+        write(tmp)
+        os.replace(tmp, path)
+        tmp = None
+        _tidy(path)
+        return True
+    except (OSError, sqlite3.Error):
+        return False
+    finally:
+        if tmp:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
 
 
 def _tidy(current: Path) -> None:

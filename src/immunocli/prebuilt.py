@@ -109,15 +109,10 @@ def adopt(target: Path, dirs) -> bool:
 
 def _install(target: Path, dirs, stamps, listing, stats, built) -> bool:
     import shutil
-    import tempfile
 
-    from .cache import _code_stamp, _crc, _key_text, _make_folder, _tidy, _write_stamps
+    from .cache import _code_stamp, _crc, _key_text, _put, _write_stamps
 
-    tmp = None
-    try:
-        _make_folder(target.parent)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".knowledge-", suffix=".tmp")  # 0600
-        os.close(fd)
+    def write(tmp: str) -> None:
         shutil.copyfile(PREBUILT, tmp)
         db = sqlite3.connect(tmp)
         try:
@@ -140,15 +135,8 @@ def _install(target: Path, dirs, stamps, listing, stats, built) -> bool:
             db.commit()
         finally:
             db.close()
-        os.replace(tmp, target)
-        tmp = None
-        _tidy(target)
-        return True
-    except (OSError, sqlite3.Error, ValueError, KeyError):
+
+    try:
+        return _put(target, write)
+    except (ValueError, KeyError, TypeError, EOFError):  # a prebuilt file of another shape: compile instead
         return False
-    finally:
-        if tmp:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
