@@ -104,3 +104,8 @@ def test_an_unknown_setting_is_not_found_with_a_suggestion(immuno):
     run = immuno("compare", "-e", "OS", "--setting", "adjuvent")
     assert run.code == 1 and "no setting matches 'adjuvent'; did you mean: adjuvant" in run.err
     assert immuno("compare", "-e", "ORR", "--modality", "CAR T").code == 0
+
+
+def test_md_is_markdown(immuno):
+    for args in (("compare", "-e", "OS", "-i", "HCC"), ("trial", "KN-942")):
+        assert immuno(*args, "--format", "md").out == immuno(*args, "--format", "markdown").out

@@ -27,12 +27,14 @@ class Format(str, Enum):
     ndjson = "ndjson"
     csv = "csv"
     markdown = "markdown"
+    md = "md"  # markdown, as people abbreviate it
 
 
 class CardFormat(str, Enum):
     table = "table"
     json = "json"
     markdown = "markdown"
+    md = "md"
     csv = "csv"
 
 
@@ -233,7 +235,7 @@ class _ProgressBar:
 def _choose(json_flag: bool, format_: Enum | None) -> str:
     if json_flag and format_ and format_.value != "json":
         raise ImmunoError("--json and --format disagree; give one of them")
-    return "json" if json_flag else (format_.value if format_ else "table")
+    return "json" if json_flag else ({"md": "markdown"}.get(format_.value, format_.value) if format_ else "table")
 
 
 def _as_of(source) -> str | None:
