@@ -79,3 +79,11 @@ def test_markdown_table_has_a_row_per_result(immuno):
     md = immuno("compare", "-e", "PFS", "--drug", "pembrolizumab", "--format", "markdown").out.splitlines()
     count = len(rows(immuno, "-e", "PFS", "--drug", "pembrolizumab"))
     assert md[0].startswith("| Trial |") and len(md) == count + 2
+
+
+def test_latest_keeps_one_itt_row_per_comparison_whatever_each_cut_calls_it(immuno):
+    """MATTERHORN's interim OS is labelled "ITT (interim analysis)", its final "ITT": one row, the newest."""
+    rows = immuno("compare", "-e", "OS", "--trial", "MATTERHORN", "--json").json()["rows"]
+    assert [(r["population"], r["cut"]["published"][:4]) for r in rows] == [("ITT", "2025")]
+    both = immuno("compare", "-e", "OS", "--trial", "MATTERHORN", "--cut", "all", "--json").json()["rows"]
+    assert len(both) == 2

@@ -231,8 +231,11 @@ class Facts:
         return [getattr(self, name) for name in self.__slots__[:-2]]
 
     def same_comparison(self) -> tuple:
-        """Rows of one comparison in one population across cuts: what `--cut latest` picks among."""
-        return self.trial, self.endpoint, self.population, self.experimental, self.control
+        """Rows of one comparison in one population across cuts: what `--cut latest` picks among. The whole
+        randomised population is one population whatever a cut's label calls it ("ITT", "ITT (interim
+        analysis)", "All randomised"): else an older cut's ITT row would stand beside the newest's."""
+        population = "" if self.analysis == "itt" else self.population
+        return self.trial, self.endpoint, population, self.experimental, self.control
 
 
 def select(facts: list[Facts], f: Filters) -> list[Facts]:
