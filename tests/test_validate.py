@@ -151,11 +151,23 @@ def test_missing_directory_is_reported(immuno, tmp_path):
 
 @pytest.mark.parametrize("url", ["https://www.onclive.com/view/x", "https://pubmed.ncbi.nlm.nih.gov/1/",
                                  "https://voice.ons.org/node/1", "https://www.devicedaily.com/x",
-                                 "https://ascopubs.org/doi/10.1200/JCO.19.02107"])
+                                 "https://ascopubs.org/doi/10.1200/JCO.19.02107", "https://www.medifind.com/x",
+                                 "https://www.hmpgloballearningnetwork.com/site/onc/x", "https://www.testbiotech.org/x",
+                                 "https://developer.mozilla.org/x"])
 def test_a_public_url_is_never_taken_for_a_copy(url):
     from immunocli.validate import _copy_host
 
     assert _copy_host(url) is None
+
+
+@pytest.mark.parametrize("url", ["https://stage.medifind.com/x", "https://develop-a1.us-4.platformsh.site/site/onc/x",
+                                 "https://hmpglrntwk-fstlytest.global.ssl.fastly.net/x", "https://vufind-test.k.cz/x",
+                                 "https://staging1.lungcancerstoday.com/x", "https://x-mjhls.vercel.app/view/y",
+                                 "https://mdedge-cache.qa01.mdedge.com/x", "http://10.0.0.1:8081/x"])
+def test_a_staging_or_preview_copy_is_named(url):
+    from immunocli.validate import _copy_host
+
+    assert _copy_host(url)
 
 
 def test_schema_is_published_as_json_schema(immuno):

@@ -65,9 +65,11 @@ def _copy_host(url: str) -> str | None:
         _NOT_PUBLIC = re.compile(
             r"(?:^|\.)(?:vercel\.app|netlify\.app)$"  # deploy previews of other sites
             r"|^\d{1,3}(?:\.\d{1,3}){3}$"  # an IP address
-            r"|(?:^|\.)(?:staging|dev|preview|qa|uat|sandbox)\d*(?:-[a-z0-9-]+)?\."  # staging.x, dev-voice.x, qa01.x
-            r"|(?:^|\.)[a-z0-9-]+-(?:staging|dev|preview|qa|uat)\d*\."  # vivo-dev.x, tweb-dev.x
-            r"|(?:^|\.)[a-z0-9]+dev\.com$")  # mimsdev.com
+            r"|(?:^|\.)(?:staging|stage|dev|develop|preview|qa|uat|sandbox|test)\d*(?:-[a-z0-9-]+)?\."  # staging.x, dev-voice.x
+            r"|(?:^|\.)[a-z0-9-]+-(?:staging|stage|dev|develop|preview|qa|uat|test)\d*\."  # vivo-dev.x, tweb-dev.x
+            r"|(?:^|\.)[a-z0-9]+dev\.com$"  # mimsdev.com
+            r"|(?:^|\.)[a-z0-9-]*(?:fstlytest|fastlytest)[a-z0-9-]*\."  # a CDN's test service
+            r"|(?:^|\.)platformsh\.site$")  # Platform.sh preview environments
     host = re.sub(r"^[a-z]+://", "", url.lower()).split("/", 1)[0].split(":", 1)[0]
     return host if _NOT_PUBLIC.search(host) else None
 
