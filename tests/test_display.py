@@ -283,3 +283,18 @@ def test_a_derived_figure_is_never_split(immuno, width):
     assert any(v.startswith("NNTB") and " to " in v for v in values)
     lines = page.lines([cards.derived_table(rows)], width)
     assert all(any(v in line for line in lines) for v in values), [v for v in values if not any(v in l for l in lines)]
+
+
+def test_exports_name_the_earlier_cut_and_paper_a_figure_comes_from(immuno):
+    """KEYNOTE-240's newest cut (2023) reports no HR or medians of its own: CSV and Markdown say the 2019
+    paper's figures are shown, and cite it."""
+    import csv
+    import io
+
+    (row,) = csv.DictReader(io.StringIO(immuno("compare", "-e", "OS", "--trial", "KEYNOTE-240", "--format", "csv").out))
+    assert (row["published"], row["hr"]) == ("2023", "0.781")
+    assert row["from_earlier_cuts"] == "HR, median: 2019-12 (PMID 31790344)"
+    md = immuno("compare", "-e", "OS", "--trial", "KEYNOTE-240", "--format", "markdown").out
+    assert "| 2023 (HR, median: 2019-12) |" in md and "from earlier cuts: HR, median: 2019-12 (PMID 31790344)" in md
+    plain = immuno("compare", "-e", "OS", "--trial", "KEYNOTE-240", "--cut", "all", "--format", "csv").out
+    assert all(not r["from_earlier_cuts"] for r in csv.DictReader(io.StringIO(plain)))

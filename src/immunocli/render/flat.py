@@ -21,7 +21,7 @@ COMPARISON_COLUMNS = [
     "control", "ctl_median", "ctl_median_not_reached", "ctl_median_ci_low", "ctl_median_ci_high", "ctl_rate",
     "ctl_rate_ci_low", "ctl_rate_ci_high", "ctl_count", "ctl_n", "ctl_events",
     "hr", "hr_ci_low", "hr_ci_high", "hr_ci_level", "p", "p_sided", "median_gain_months", "landmarks", "citation",
-    "pmid", "doi",
+    "pmid", "doi", "from_earlier_cuts",
 ]
 
 
@@ -56,7 +56,9 @@ def comparison_record(row: dict) -> dict:
                 "hr_ci_level": hr.get("ci_level"), "p": hr.get("p"), "p_sided": hr.get("p_sided") if hr else None,
                 "median_gain_months": row.get("median_gain_months"),
                 "landmarks": fmt.landmarks(row.get("landmark_pairs", [])), "citation": src.get("citation"),
-                "pmid": src.get("pmid"), "doi": src.get("doi")})
+                "pmid": src.get("pmid"), "doi": src.get("doi"),
+                # figures the newest cut lacks, taken from an earlier cut: which, and from which paper
+                "from_earlier_cuts": fmt.earlier_cut_sources(row) or None})
     return out
 
 
@@ -119,11 +121,13 @@ def markdown_text(value) -> str:
 def to_markdown(payload: dict) -> str:
     if payload["kind"] == "comparison":
         columns = ["Trial", "Indication", "Setting", "Endpoint", "Population", "Experimental", "Control",
-                   "HR (CI), p", "Landmarks", "Source"]
+                   "HR (CI), p", "Landmarks", "Cut", "Source"]
         rows = [[r["trial"]["name"], r["indication"]["id"], r["setting"], r["endpoint"]["id"], r["population"],
                  f"{r['experimental']['label']}: {fmt.figure(r['experimental'])}" if r["experimental"] else "",
                  f"{r['control']['label']}: {fmt.figure(r['control'])}" if r["control"] else "—",
-                 fmt.hazard_ratio(r["hazard_ratio"]), fmt.landmarks(r.get("landmark_pairs", [])), fmt.source(r["source"])]
+                 fmt.hazard_ratio(r["hazard_ratio"]), fmt.landmarks(r.get("landmark_pairs", [])),
+                 r["cut"]["published"] + fmt.earlier_cuts(r),
+                 fmt.source(r["source"]) + (f"; from earlier cuts: {e}" if (e := fmt.earlier_cut_sources(r)) else "")]
                 for r in payload["rows"]]
     else:
         columns, flat = records(payload)

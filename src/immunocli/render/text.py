@@ -179,17 +179,35 @@ _FIGURE_NAMES = {"hazard_ratio": "HR", "experimental.median": "median", "control
                  "experimental.rate": "rate", "control.rate": "rate"}
 
 
-def earlier_cuts(row: dict) -> str:
-    """Which figures of a row come from an earlier cut than its newest: " (HR: 2019-12)"."""
-    taken: dict[str, list[str]] = {}
+def _earlier(row: dict) -> dict[tuple[str, str], list[str]]:
+    """The figures a row takes from earlier cuts, by (cut date, that cut's source identifier)."""
+    taken: dict[tuple[str, str], list[str]] = {}
     for f in row.get("figures_from_earlier_cuts") or []:
         if f["figure"] == "hazard_ratio_with_ci":
             continue  # kept for pooling only; the row shows its own HR
         name = _FIGURE_NAMES.get(f["figure"], "landmarks" if f["figure"].startswith("landmark") else f["figure"])
         date = (f["cut"].get("published") or f["cut"].get("id") or "")[:7]
-        if name not in taken.setdefault(date, []):
-            taken[date].append(name)
-    return "".join(f" ({', '.join(names)}: {date})" for date, names in taken.items())
+        src = f.get("source") or {}
+        ident = f"PMID {src['pmid']}" if src.get("pmid") else f"doi:{src['doi']}" if src.get("doi") else ""
+        names = taken.setdefault((date, ident), [])
+        if name not in names:
+            names.append(name)
+    return taken
+
+
+def earlier_cuts(row: dict) -> str:
+    """Which figures of a row come from an earlier cut than its newest: " (HR: 2019-12)"."""
+    by_date: dict[str, list[str]] = {}
+    for (date, _ident), names in _earlier(row).items():
+        by_date.setdefault(date, []).extend(n for n in names if n not in by_date.get(date, []))
+    return "".join(f" ({', '.join(names)}: {date})" for date, names in by_date.items())
+
+
+def earlier_cut_sources(row: dict) -> str:
+    """The same with each earlier cut's paper, for exports that cite one source a row:
+    "HR, median: 2019-12 (PMID 31790344)"."""
+    return "; ".join(f"{', '.join(names)}: {date}" + (f" ({ident})" if ident else "")
+                     for (date, ident), names in _earlier(row).items())
 
 
 CAUTION = "Reference information from published sources, not medical advice."
