@@ -298,3 +298,11 @@ def test_exports_name_the_earlier_cut_and_paper_a_figure_comes_from(immuno):
     assert "| 2023 (HR, median: 2019-12) |" in md and "from earlier cuts: HR, median: 2019-12 (PMID 31790344)" in md
     plain = immuno("compare", "-e", "OS", "--trial", "KEYNOTE-240", "--cut", "all", "--format", "csv").out
     assert all(not r["from_earlier_cuts"] for r in csv.DictReader(io.StringIO(plain)))
+
+
+@pytest.mark.parametrize("width", [80, 120, 200])
+def test_a_one_sided_p_is_never_parted_from_its_value(immuno, width):
+    cells = [l.split("\t") for l in immuno("compare", "-e", "OS", "-i", "HCC", "--format", "tsv").out.splitlines()[1:]]
+    lines = page.lines([cards.comparison_cells_table(cells, None)], width)
+    assert any("p<0.0001 one-sided" in line for line in lines)  # CARES-310
+    assert not [line for line in lines if line.strip() == "one-sided"]

@@ -392,7 +392,7 @@ def _hr_view(hr: str, p: str) -> str:
         level, _, bounds = rest.partition(" CI ")
         lines = [f"{value} ({bounds}", f"{level} CI"]
     if p:
-        lines += p.replace(" one-sided", "\none-sided").split("\n")
+        lines.append(keep(p))  # "p<0.0001 one-sided" is one figure: never parted
     return "\n".join(line for line in lines if line)
 
 
