@@ -100,7 +100,13 @@ def test_piped_lines_have_no_trailing_spaces(payloads):
 
 def _primaries(trial: dict) -> list[dict]:
     """The primary endpoint's results at the newest cut that reports one (any of them may lead the card): a
-    later cut's main row of a marked row's endpoint and population is the primary endpoint's too."""
+    later cut's main row of a marked row's endpoint and population is the primary endpoint's too; a
+    multi-cohort trial's own disease comes first."""
+    results = trial["results"]
+    mine = [r for r in results if r["indication"]["id"] == trial["indication"]["id"]]
+    if mine and (any(r["primary_endpoint"] for r in mine) or not any(r["primary_endpoint"] for r in results)):
+        results = mine
+    trial = {**trial, "results": results}
     primary = [r for r in trial["results"] if r["primary_endpoint"]]
     keys = {(r["endpoint"]["id"], r["population"]) for r in primary}
     primary += [r for r in trial["results"] if not r["primary_endpoint"] and r.get("analysis") in ("itt", "primary")
@@ -306,3 +312,10 @@ def test_a_one_sided_p_is_never_parted_from_its_value(immuno, width):
     lines = page.lines([cards.comparison_cells_table(cells, None)], width)
     assert any("p<0.0001 one-sided" in line for line in lines)  # CARES-310
     assert not [line for line in lines if line.strip() == "one-sided"]
+
+
+def test_a_multi_cohort_trial_is_headed_by_its_own_disease(immuno):
+    """KEYNOTE-001 is filed as melanoma: its card and the drug card open with a melanoma cohort, not NSCLC."""
+    assert "melanoma" in immuno("trial", "KEYNOTE-001").out.splitlines()[1]
+    (kn1,) = [t for t in immuno("drug", "pembrolizumab", "--json").json()["drug"]["trials"] if t["id"] == "keynote-001"]
+    assert all(row["indication"]["id"] == "MEL" for row in kn1["headline"])

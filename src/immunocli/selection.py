@@ -317,7 +317,7 @@ def target_index(targets) -> NameIndex:
 MAIN_RANK = {"itt": 0, "primary": 1}
 
 
-def headline(results: list, primary, analysis, published, key=None) -> tuple[list, bool]:
+def headline(results: list, primary, analysis, published, key=None, own=None) -> tuple[list, bool]:
     """What answers "what did it show?" first, for a trial card and a drug or indication card alike: the
     primary endpoint's results at the newest cut that reports one, by declared analysis (the ITT row, then
     the primary analysis populations; never a subgroup while a main row exists), at most three; without a
@@ -325,7 +325,12 @@ def headline(results: list, primary, analysis, published, key=None) -> tuple[lis
 
     A later cut's row is the primary endpoint's too when `key` (endpoint, population) matches a row marked
     primary: files mark the primary analysis's rows, and a 5-year update of the same comparison must not
-    lose to them."""
+    lose to them. A multi-cohort trial is headed by a row of its own disease (`own`), when one is primary or
+    none is: KEYNOTE-001, filed as melanoma, must not open with its NSCLC cohort's response rate."""
+    if own is not None:
+        mine = [r for r in results if own(r)]
+        if mine and (any(primary(r) for r in mine) or not any(primary(r) for r in results)):
+            results = mine
     pool = [r for r in results if primary(r)]
     if pool and key is not None:
         keys = {key(r) for r in pool}

@@ -118,7 +118,8 @@ def trial_summary(t: Trial, k: Knowledge) -> dict:
     from .selection import headline as choose
 
     headline, _primary = choose(t.results, lambda r: r.primary_endpoint, lambda r: r.analysis,
-                                lambda r: r.cut.published, key=lambda r: (r.endpoint, r.population))
+                                lambda r: r.cut.published, key=lambda r: (r.endpoint, r.population),
+                                own=lambda r: getattr(r, "indication", None) in (None, t.indication))
     return {"id": t.id, "name": t.name, "phase": t.phase, "indication": ref(k, "indication", t.indication),
             "setting": t.setting, "arms": [a.label for a in t.arms], "year": t.year,
             "primary_outcome": getattr(t, "primary_outcome", None),

@@ -92,7 +92,8 @@ def _headline(trial: dict) -> tuple[list[dict], bool]:
     from ..selection import headline
 
     return headline(trial["results"], lambda r: r["primary_endpoint"], lambda r: r.get("analysis"),
-                    lambda r: r["cut"]["published"], key=lambda r: (r["endpoint"]["id"], r["population"]))
+                    lambda r: r["cut"]["published"], key=lambda r: (r["endpoint"]["id"], r["population"]),
+                    own=lambda r: r["indication"]["id"] == trial["indication"]["id"])
 
 
 def _analysis_note(result: dict) -> str:
