@@ -126,7 +126,8 @@ def trial_document(t: Trial, k: Knowledge) -> tuple[str, str, str, dict]:
     ind = k.indications.get(t.indication)
     return "trial", t.id, t.name, {"name": [t.name, t.id], "aliases": t.aliases, "nct": [t.nct or ""],
                                    "indication": [ind.name if ind else t.indication, t.indication],
-                                   "population": [t.population], "biomarkers": t.biomarkers,
+                                   "setting": [t.setting or ""], "population": [t.population],
+                                   "biomarkers": t.biomarkers,
                                    "arms": [a.label for a in t.arms],
                                    "drugs": [k.drugs[d].name for d in t.drugs if d in k.drugs],
                                    "notes": [t.notes or ""]}
