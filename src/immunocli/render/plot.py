@@ -264,7 +264,7 @@ def write_png(items: list[dict], path: str, title: str = "Hazard ratios") -> Non
     except ImportError as exc:
         from ..errors import UsageError
 
-        raise UsageError("a PNG needs matplotlib: pip install 'immunocli[plot]' (an .svg needs nothing)") from exc
+        raise UsageError("a PNG needs matplotlib: pip install matplotlib, or immuno's plot extra (an .svg needs nothing)") from exc
     rows = len(items)
     fig = plt.figure(figsize=(12, 0.36 * rows + 1.6))
     grid = fig.add_gridspec(1, 3, width_ratios=[5, 4, 3.6], wspace=0.02)
