@@ -76,7 +76,9 @@ def test_every_trial_card_whose_paper_has_one_cites_its_pmid_or_doi(knowledge):
     cited = [t for t in cards if any(s.pmid or s.doi for s in t.sources.values())]
     unpublished = [t for t in cards if t not in cited and all(s.kind in NOT_PAPERS for s in t.sources.values())]
     assert len(cited) / (len(cards) - len(unpublished)) >= 0.95  # the rest: docs/coverage.md
-    assert len(unpublished) <= len(cards) // 15, [t.id for t in unpublished]
+    # results given only at a congress or by a sponsor are the newest evidence, and welcome; but a tenth of
+    # the cards is the most such an exemption may cover, so that `kind` never becomes a way round the 95%
+    assert len(unpublished) <= len(cards) // 10, [t.id for t in unpublished]
 
 
 def test_every_source_of_a_card_without_pmid_or_doi_says_what_it_is(knowledge):
