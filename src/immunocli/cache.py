@@ -161,6 +161,17 @@ def _code_stamp() -> str:
     return ",".join(str(os.stat(os.path.join(here, name)).st_mtime_ns) for name in _CODE)
 
 
+def _may_fork() -> bool:
+    """Whether a check may run in a forked child: two CPUs or more, fork available, no other thread (a
+    fork copies their locks)."""
+    import threading
+
+    if sys.platform != "linux" or not hasattr(os, "fork") or threading.active_count() > 1:
+        return False  # (macOS: a fork without exec is unsafe once system frameworks are loaded)
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return cpus > 1
+
+
 def _uri(path: Path) -> str:
     return "file:" + str(path).replace("%", "%25").replace("?", "%3f").replace("#", "%23")
 
@@ -371,12 +382,56 @@ class Compiled:
                 except OSError:
                     pass
 
-    def _fresh(self, file_ids) -> bool:
-        """Are these trial files (None: all of them) unchanged? If not, rebuild and say so."""
-        if file_ids is None:  # every trial file's stamp in one blob: 10,000 rows cost more to read than to stat
-            blob, crc = self.db.execute("SELECT blob, crc FROM stamps").fetchone()
-            _checked(crc, blob)
-            stamps = marshal.loads(blob)
+    def _all_stamps(self) -> list:
+        """Every trial file's stamp, from one blob: 10,000 rows cost more to read than to stat."""
+        blob, crc = self.db.execute("SELECT blob, crc FROM stamps").fetchone()
+        _checked(crc, blob)
+        return marshal.loads(blob)
+
+    def _checking(self):
+        """Start checking every trial file (one `stat` each, ~30 ms at 10,000) in a forked child, so that it
+        runs on the other core while the answer is read; returns the wait for its verdict, which `_fresh`
+        takes. Where a fork is unsafe (threads, one CPU, no fork) the check runs when the verdict is asked."""
+        stamps = self._all_stamps()
+        if not _may_fork():
+            return lambda: _unchanged(stamps)
+        read, write = os.pipe()
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(read)
+            os.close(write)
+            return lambda: _unchanged(stamps)
+        if pid == 0:  # the child: stat, say, leave (never the parent's exit handlers or buffers)
+            code = 1
+            try:
+                os.close(read)
+                os.write(write, b"1" if _unchanged(stamps) else b"0")
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(write)
+
+        def verdict() -> bool:
+            try:
+                said = os.read(read, 1)
+            finally:
+                os.close(read)
+                os.waitpid(pid, 0)
+            return said == b"1"
+
+        return verdict
+
+    def _fresh(self, file_ids, verdict=None) -> bool:
+        """Are these trial files (None: all of them; or the `verdict` of a check `_checking` started)
+        unchanged? If not, rebuild and say so."""
+        if verdict is not None:
+            if verdict():
+                return True
+            self.db = self._rebuild()
+            return False
+        if file_ids is None:
+            stamps = self._all_stamps()
         else:
             ids = sorted(set(file_ids))
             stamps = [s for chunk in range(0, len(ids), 500) for s in self.db.execute(
@@ -510,10 +565,11 @@ class Compiled:
         from .contract import envelope
 
         for _attempt in range(2):
+            verdict = self._checking()
             match = self.names().match("drug", query, exact_only)
             drug = indexed.head(self.db, _checked, "drug", match.id)
             drug["trials"] = self._late(indexed.drug_trials(self.db, _checked, match.id))
-            if self._fresh(None):
+            if self._fresh(None, verdict):
                 break
         return {**envelope("drug", drug=drug), "match": match.to_dict()}
 
@@ -545,14 +601,16 @@ class Compiled:
         from . import indexed
 
         for _attempt in range(2):
+            verdict = self._checking()
             try:
                 card = self._indexed_card(name, query, exact_only)
             except indexed.Missing:
                 from . import context
                 from .queries import Catalogue
 
+                verdict()  # the whole knowledge is read and checked instead
                 return getattr(context, name)(Catalogue(self.knowledge()), query, exact_only)
-            if self._fresh(None):
+            if self._fresh(None, verdict):
                 break
         return card
 
@@ -632,10 +690,12 @@ class Compiled:
         if words and not full_text:
             _notice("this Python's SQLite has no FTS5 trigram index; searching by reading every record")
         for _attempt in range(2):
+            verdict = self._checking()
             found = indexed.documents(self.db, _checked, words if words and full_text else None)
-            if self._fresh(None):
+            hits = search_hits(text, found, lambda: indexed.documents(self.db, _checked, None), drugs=drugs)
+            if self._fresh(None, verdict):
                 break
-        return search_hits(text, found, lambda: indexed.documents(self.db, _checked, None), drugs=drugs)
+        return hits
 
     @_guarded
     def comparison(self, endpoint: str | None = None, **filters) -> "Selection":
@@ -644,6 +704,7 @@ class Compiled:
 
         chosen = compare_filters(self.names(), endpoint, **filters)
         for _attempt in range(2):
+            verdict = self._checking()
             # A covering index: the facts are read without touching the rows' wide JSON and cells.
             wanted = sorted(chosen.endpoints or ())
             query = ("SELECT id, file, facts, facts_crc FROM rows INDEXED BY rows_facts"
@@ -653,7 +714,7 @@ class Compiled:
                 _checked(crc, values)
                 facts.append(Facts(*marshal.loads(values), ref=(row, file)))
             rows = select(facts, chosen)
-            if self._fresh(None):  # every trial was weighed, so every trial file must be as compiled
+            if self._fresh(None, verdict):  # every trial was weighed, so every trial file must be as compiled
                 break
         found = Selection(self, chosen.shown, [f.ref[0] for f in rows], lambda: self.comparison(endpoint, **filters))
         found.older = {f.ref[0]: [o.ref[0] for o in f.older] for f in rows if f.older}
