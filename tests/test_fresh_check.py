@@ -69,3 +69,19 @@ def test_a_child_that_cannot_say_costs_a_rebuild_not_an_answer(immuno, tmp_path,
     monkeypatch.setattr(cache, "_unchanged", failing_in_the_child)
     assert _answers(immuno, root) == expected
     assert rebuilt
+
+
+@pytest.mark.skipif(not cache._may_fork(), reason="no child is started where a fork is unsafe")
+def test_an_answer_that_fails_leaves_no_child_behind(tmp_path):
+    from immunocli.errors import NotFound
+    from immunocli.layout import data_dirs
+
+    compiled = cache.Compiled(data_dirs([str(synth.write(3, tmp_path / "synthetic", as_json=True))]))
+    assert compiled.search("synth")  # a check was started and its verdict taken
+    for name in ("indication_card", "biomarker_card"):
+        with pytest.raises(NotFound):
+            compiled.context_card(name, "no such thing at all")
+    with pytest.raises(NotFound):
+        compiled.drug_card("no such drug")
+    with pytest.raises(ChildProcessError):  # every child was reaped
+        os.waitpid(-1, os.WNOHANG)

@@ -172,6 +172,57 @@ def _may_fork() -> bool:
     return cpus > 1
 
 
+class _Check:
+    """Every trial file's stamps checked in a forked child (or, where a fork is unsafe, when asked). Used as
+    a context manager, so that a child whose verdict was not asked (the answer failed first) is reaped."""
+
+    def __init__(self, stamps):
+        self.stamps, self.pid, self.read, self.said = stamps, None, None, None
+        if not _may_fork():
+            return
+        read, write = os.pipe()
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(read)
+            os.close(write)
+            return
+        if pid == 0:  # the child: stat, say, leave (never the parent's exit handlers or buffers)
+            code = 1
+            try:
+                os.close(read)
+                os.write(write, b"1" if _unchanged(stamps) else b"0")
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(write)
+        self.pid, self.read = pid, read
+
+    def __call__(self) -> bool:
+        """True when every file is as compiled; a child that said nothing (it failed) counts as a change."""
+        if self.said is None:
+            if self.pid is None:
+                self.said = _unchanged(self.stamps)
+            else:
+                try:
+                    self.said = os.read(self.read, 1) == b"1"
+                finally:
+                    self.close()
+        return self.said
+
+    def close(self) -> None:
+        if self.pid is not None:
+            os.close(self.read)
+            os.waitpid(self.pid, 0)
+            self.pid = None
+
+    def __enter__(self) -> "_Check":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 def _uri(path: Path) -> str:
     return "file:" + str(path).replace("%", "%25").replace("?", "%3f").replace("#", "%23")
 
@@ -388,39 +439,11 @@ class Compiled:
         _checked(crc, blob)
         return marshal.loads(blob)
 
-    def _checking(self):
+    def _checking(self) -> "_Check":
         """Start checking every trial file (one `stat` each, ~30 ms at 10,000) in a forked child, so that it
-        runs on the other core while the answer is read; returns the wait for its verdict, which `_fresh`
-        takes. Where a fork is unsafe (threads, one CPU, no fork) the check runs when the verdict is asked."""
-        stamps = self._all_stamps()
-        if not _may_fork():
-            return lambda: _unchanged(stamps)
-        read, write = os.pipe()
-        try:
-            pid = os.fork()
-        except OSError:
-            os.close(read)
-            os.close(write)
-            return lambda: _unchanged(stamps)
-        if pid == 0:  # the child: stat, say, leave (never the parent's exit handlers or buffers)
-            code = 1
-            try:
-                os.close(read)
-                os.write(write, b"1" if _unchanged(stamps) else b"0")
-                code = 0
-            finally:
-                os._exit(code)
-        os.close(write)
-
-        def verdict() -> bool:
-            try:
-                said = os.read(read, 1)
-            finally:
-                os.close(read)
-                os.waitpid(pid, 0)
-            return said == b"1"
-
-        return verdict
+        runs on the other core while the answer is read; `_fresh` takes its verdict. Where a fork is unsafe
+        (threads, one CPU, no fork) the check runs when the verdict is asked."""
+        return _Check(self._all_stamps())
 
     def _fresh(self, file_ids, verdict=None) -> bool:
         """Are these trial files (None: all of them; or the `verdict` of a check `_checking` started)
@@ -565,12 +588,12 @@ class Compiled:
         from .contract import envelope
 
         for _attempt in range(2):
-            verdict = self._checking()
-            match = self.names().match("drug", query, exact_only)
-            drug = indexed.head(self.db, _checked, "drug", match.id)
-            drug["trials"] = self._late(indexed.drug_trials(self.db, _checked, match.id))
-            if self._fresh(None, verdict):
-                break
+            match = self.names().match("drug", query, exact_only)  # a name not found never starts the check
+            with self._checking() as verdict:
+                drug = indexed.head(self.db, _checked, "drug", match.id)
+                drug["trials"] = self._late(indexed.drug_trials(self.db, _checked, match.id))
+                if self._fresh(None, verdict):
+                    break
         return {**envelope("drug", drug=drug), "match": match.to_dict()}
 
     def _late(self, encoded):
@@ -601,17 +624,17 @@ class Compiled:
         from . import indexed
 
         for _attempt in range(2):
-            verdict = self._checking()
-            try:
-                card = self._indexed_card(name, query, exact_only)
-            except indexed.Missing:
-                from . import context
-                from .queries import Catalogue
+            with self._checking() as verdict:
+                try:
+                    card = self._indexed_card(name, query, exact_only)
+                except indexed.Missing:
+                    from . import context
+                    from .queries import Catalogue
 
-                verdict()  # the whole knowledge is read and checked instead
-                return getattr(context, name)(Catalogue(self.knowledge()), query, exact_only)
-            if self._fresh(None, verdict):
-                break
+                    verdict.close()  # the whole knowledge is read and checked instead
+                    return getattr(context, name)(Catalogue(self.knowledge()), query, exact_only)
+                if self._fresh(None, verdict):
+                    break
         return card
 
     def _indexed_card(self, name: str, query: str, exact_only: bool) -> dict:
@@ -690,11 +713,11 @@ class Compiled:
         if words and not full_text:
             _notice("this Python's SQLite has no FTS5 trigram index; searching by reading every record")
         for _attempt in range(2):
-            verdict = self._checking()
-            found = indexed.documents(self.db, _checked, words if words and full_text else None)
-            hits = search_hits(text, found, lambda: indexed.documents(self.db, _checked, None), drugs=drugs)
-            if self._fresh(None, verdict):
-                break
+            with self._checking() as verdict:
+                found = indexed.documents(self.db, _checked, words if words and full_text else None)
+                hits = search_hits(text, found, lambda: indexed.documents(self.db, _checked, None), drugs=drugs)
+                if self._fresh(None, verdict):
+                    break
         return hits
 
     @_guarded
@@ -703,19 +726,19 @@ class Compiled:
         from .selection import Facts, compare_filters, select
 
         chosen = compare_filters(self.names(), endpoint, **filters)
+        # A covering index: the facts are read without touching the rows' wide JSON and cells.
+        wanted = sorted(chosen.endpoints or ())
+        query = ("SELECT id, file, facts, facts_crc FROM rows INDEXED BY rows_facts"
+                 + (f" WHERE endpoint IN ({','.join('?' * len(wanted))})" if wanted else "") + " ORDER BY id")
         for _attempt in range(2):
-            verdict = self._checking()
-            # A covering index: the facts are read without touching the rows' wide JSON and cells.
-            wanted = sorted(chosen.endpoints or ())
-            query = ("SELECT id, file, facts, facts_crc FROM rows INDEXED BY rows_facts"
-                     + (f" WHERE endpoint IN ({','.join('?' * len(wanted))})" if wanted else "") + " ORDER BY id")
-            facts = []
-            for row, file, values, crc in self.db.execute(query, wanted):
-                _checked(crc, values)
-                facts.append(Facts(*marshal.loads(values), ref=(row, file)))
-            rows = select(facts, chosen)
-            if self._fresh(None, verdict):  # every trial was weighed, so every trial file must be as compiled
-                break
+            with self._checking() as verdict:
+                facts = []
+                for row, file, values, crc in self.db.execute(query, wanted):
+                    _checked(crc, values)
+                    facts.append(Facts(*marshal.loads(values), ref=(row, file)))
+                rows = select(facts, chosen)
+                if self._fresh(None, verdict):  # every trial was weighed, so every trial file must be as compiled
+                    break
         found = Selection(self, chosen.shown, [f.ref[0] for f in rows], lambda: self.comparison(endpoint, **filters))
         found.older = {f.ref[0]: [o.ref[0] for o in f.older] for f in rows if f.older}
         return found
