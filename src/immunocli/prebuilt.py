@@ -58,12 +58,13 @@ def make(root: Path, out: Path) -> None:
     root = Path(root).resolve()
     dirs = [(root, "bundled")]
     stamps = _dir_stamps(dirs)
-    listing, stats = _listing(dirs)
+    found = _listing(dirs)  # None: a problem the build names
     files: list = []
     with no_gc():
         knowledge, problems = build(dirs, None, files)
         if problems:
             raise DataError(problems)
+        listing, stats = found
         db = sqlite3.connect(out)
         try:
             db.execute("PRAGMA journal_mode = OFF")
@@ -100,7 +101,8 @@ def adopt(target: Path, dirs) -> bool:
         built = {"data/" + Path(path).relative_to(root).as_posix(): number for path, number in ids.items()}
         if sorted(built) != sorted(display for _k, _p, display, _o in listing):
             return False
-        if _digest(listing, stats) != meta.get("prebuilt_digest"):
+        digest = _digest(listing, stats)
+        if digest is None or digest != meta.get("prebuilt_digest"):
             return False
     except (OSError, ValueError, sqlite3.Error):
         return False

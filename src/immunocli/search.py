@@ -78,8 +78,6 @@ def search_hits(text: str, documents, every_document=None, drugs=None) -> list["
         keys = keys if keys is not None else search_keys(fields)
         # every key in one text: a key holds only [0-9a-z], so a word never matches across the space
         every = " ".join([v for vs in keys.values() for v in vs])
-        if not alternatives:
-            return
         words = []  # each word as this record holds it (a brand, or its drug's name)
         for alts in alternatives:
             held = next((a for a in alts if a in every), None)
@@ -100,7 +98,7 @@ def search_hits(text: str, documents, every_document=None, drugs=None) -> list["
         hits.append(Hit(kind, rid, name, where, shown, how, rank))
 
     documents = documents if every_document is not None else list(documents)
-    for document in documents:
+    for document in documents if alternatives else ():
         consider(*document)
     if not hits:  # close names, among every record (read again only now)
         pool = every_document() if every_document is not None else documents

@@ -7,6 +7,7 @@ file at once, as `file:line: message`.
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -52,24 +53,20 @@ class _Report:
         self.problems.append(Problem(self.display, line, message))
 
 
-_NOT_PUBLIC = None
+# A link that is a staging, preview or development copy of a site (or a bare IP address): a user should not
+# be sent there, and it may vanish.
+_NOT_PUBLIC = re.compile(
+    r"(?:^|\.)(?:vercel\.app|netlify\.app)$"  # deploy previews of other sites
+    r"|^\d{1,3}(?:\.\d{1,3}){3}$"  # an IP address
+    r"|(?:^|\.)(?:staging|stage|dev|develop|preview|qa|uat|sandbox|test)\d*(?:-[a-z0-9-]+)?\."  # staging.x, dev-voice.x
+    r"|(?:^|\.)[a-z0-9-]+-(?:staging|stage|dev|develop|preview|qa|uat|test)\d*\."  # vivo-dev.x, tweb-dev.x
+    r"|(?:^|\.)[a-z0-9]+dev\.com$"  # mimsdev.com
+    r"|(?:^|\.)[a-z0-9-]*(?:fstlytest|fastlytest)[a-z0-9-]*\."  # a CDN's test service
+    r"|(?:^|\.)platformsh\.site$")  # Platform.sh preview environments
 
 
 def _copy_host(url: str) -> str | None:
-    """The host of a link that is a staging, preview or development copy of a site (or a bare IP address),
-    which a user should not be sent to and which may vanish; None for a public address."""
-    global _NOT_PUBLIC
-    import re
-
-    if _NOT_PUBLIC is None:
-        _NOT_PUBLIC = re.compile(
-            r"(?:^|\.)(?:vercel\.app|netlify\.app)$"  # deploy previews of other sites
-            r"|^\d{1,3}(?:\.\d{1,3}){3}$"  # an IP address
-            r"|(?:^|\.)(?:staging|stage|dev|develop|preview|qa|uat|sandbox|test)\d*(?:-[a-z0-9-]+)?\."  # staging.x, dev-voice.x
-            r"|(?:^|\.)[a-z0-9-]+-(?:staging|stage|dev|develop|preview|qa|uat|test)\d*\."  # vivo-dev.x, tweb-dev.x
-            r"|(?:^|\.)[a-z0-9]+dev\.com$"  # mimsdev.com
-            r"|(?:^|\.)[a-z0-9-]*(?:fstlytest|fastlytest)[a-z0-9-]*\."  # a CDN's test service
-            r"|(?:^|\.)platformsh\.site$")  # Platform.sh preview environments
+    """The host of a link to a copy (`_NOT_PUBLIC`); None for a public address."""
     host = re.sub(r"^[a-z]+://", "", url.lower()).split("/", 1)[0].split(":", 1)[0]
     return host if _NOT_PUBLIC.search(host) else None
 
